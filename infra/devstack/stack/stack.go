@@ -1,0 +1,205 @@
+// Package stack runs the offline product behind `behalf dev` (make run):
+// the emulators of Entra ID and a Databricks workspace, the embedded queue
+// and audit store, the local trigger driver, and the function app itself —
+// the same production code, configured to use the emulators. It is
+// compiled only into dev builds (the devstack tag) because the emulators
+// mint tokens.
+package stack
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/behalf-dev/behalf/shared/funchost"
+)
+
+// Options configure the dev stack.
+type Options struct {
+	// Addr is where the function app listens (default 127.0.0.1:7071).
+	Addr string
+	// DataDir holds the dev CA, SQLite files and exports (default .devstack).
+	DataDir string
+	Stdout  io.Writer
+	// Lookup reads the developer's environment; dev settings fill the gaps.
+	Lookup func(string) (string, bool)
+	// Functions is the function app folder (function.json files).
+	Functions fs.FS
+	// Serve runs the function app on l with the given settings until ctx ends.
+	Serve func(ctx context.Context, l net.Listener, settings func(string) (string, bool)) error
+	// Ready, if set, is called once everything is listening.
+	Ready func(*Running)
+}
+
+// Running describes a started stack.
+type Running struct {
+	AppURL string
+	// Services lists what runs where, for the banner and for tests.
+	Services []Service
+}
+
+// Service is one line of the banner.
+type Service struct {
+	Name, URL, Note string
+}
+
+// ParseFlags reads `behalf dev` flags.
+func ParseFlags(args []string, stderr io.Writer) (Options, error) {
+	fl := flag.NewFlagSet("behalf dev", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	var o Options
+	fl.StringVar(&o.Addr, "addr", "127.0.0.1:7071", "address of the function app")
+	fl.StringVar(&o.DataDir, "data-dir", ".devstack", "folder for the dev CA, databases and exports")
+	if err := fl.Parse(args); err != nil {
+		return o, err
+	}
+	if fl.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments %v", fl.Args())
+	}
+	return o, nil
+}
+
+// Run starts the stack and blocks until ctx ends, then shuts everything
+// down, draining in-flight requests.
+func Run(ctx context.Context, o Options) error {
+	if o.Serve == nil || o.Functions == nil {
+		return errors.New("stack: Serve and Functions are required")
+	}
+	if o.Addr == "" {
+		o.Addr = "127.0.0.1:7071"
+	}
+	if o.DataDir == "" {
+		o.DataDir = ".devstack"
+	}
+	if o.Stdout == nil {
+		o.Stdout = os.Stdout
+	}
+	if o.Lookup == nil {
+		o.Lookup = os.LookupEnv
+	}
+	dataDir, err := filepath.Abs(o.DataDir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return fmt.Errorf("stack: data dir: %w", err)
+	}
+
+	settings := map[string]string{}
+	lookup := func(name string) (string, bool) {
+		if v, ok := settings[name]; ok {
+			return v, true
+		}
+		return o.Lookup(name)
+	}
+
+	l, err := net.Listen("tcp", o.Addr)
+	if err != nil {
+		return fmt.Errorf("stack: listen on %s: %w (is another `behalf dev` running?)", o.Addr, err)
+	}
+	appURL := "http://" + l.Addr().String()
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 2)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := o.Serve(ctx, l, lookup); err != nil {
+			errc <- fmt.Errorf("function app: %w", err)
+			cancel()
+		}
+	}()
+
+	driver, err := funchost.NewDriver(funchost.DriverConfig{
+		Functions: o.Functions,
+		BaseURL:   appURL,
+		Setting:   func(n string) string { v, _ := lookup(n); return v },
+		Logger:    slog.Default(),
+	})
+	if err != nil {
+		cancel()
+		wg.Wait()
+		return err
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := driver.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			errc <- fmt.Errorf("trigger driver: %w", err)
+			cancel()
+		}
+	}()
+
+	if err := waitReady(ctx, appURL); err != nil {
+		cancel()
+		wg.Wait()
+		return errors.Join(err, drain(errc))
+	}
+	running := &Running{AppURL: appURL, Services: []Service{
+		{"function app", appURL + "/api/health", "every function under " + appURL + "/api/"},
+		{"trigger driver", "-", "delivers queue messages and timer ticks through the invocation protocol"},
+		{"data", dataDir, "dev CA, databases, exports"},
+	}}
+	printBanner(o.Stdout, running)
+	if o.Ready != nil {
+		o.Ready(running)
+	}
+	<-ctx.Done()
+	wg.Wait()
+	return drain(errc)
+}
+
+func drain(errc chan error) error {
+	var errs []error
+	for {
+		select {
+		case err := <-errc:
+			errs = append(errs, err)
+		default:
+			return errors.Join(errs...)
+		}
+	}
+}
+
+// waitReady polls the app the way the Functions host does: any HTTP answer
+// means ready.
+func waitReady(ctx context.Context, url string) error {
+	c := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/", nil)
+		if resp, err := c.Do(req); err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("stack: function app did not answer at %s within 30s", url)
+}
+
+func printBanner(w io.Writer, r *Running) {
+	fmt.Fprintf(w, "\nbehalf dev stack is running (Ctrl-C stops it)\n\n")
+	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
+	for _, s := range r.Services {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", s.Name, s.URL, s.Note)
+	}
+	_ = tw.Flush()
+	fmt.Fprintf(w, "\ntry: curl %s/api/health\n\n", r.AppURL)
+}
