@@ -32,7 +32,9 @@ func TestRedactionRemovesCredentials(t *testing.T) {
 		{"jwt inside message", func() { log.InfoContext(ctx, "got "+sampleJWT) }},
 		{"jwt in plain attr", func() { log.InfoContext(ctx, "x", "detail", "assert="+sampleJWT+" end") }},
 		{"error text", func() { log.ErrorContext(ctx, "x", "err", errors.New("invalid token "+sampleJWT)) }},
-		{"group", func() { log.InfoContext(ctx, "x", slog.Group("req", "access_token", "opaque-value-123", "path", "/api")) }},
+		{"group", func() {
+			log.InfoContext(ctx, "x", slog.Group("req", "access_token", "opaque-value-123", "path", "/api"))
+		}},
 		{"with attrs", func() { log.With("client_secret", "s3cr3t-value").InfoContext(ctx, "x") }},
 		{"log valuer", func() { log.InfoContext(ctx, "x", "v", leaky{}) }},
 		{"opaque bearer", func() { log.InfoContext(ctx, "x", "line", "Authorization: Bearer dapi0123456789abcdef") }},

@@ -22,12 +22,12 @@ const AzureDatabricksResource = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d"
 
 // Directory is the whole demo world.
 type Directory struct {
-	Tenants         []Tenant         `json:"tenants"`
-	Groups          []Group          `json:"groups"`
-	People          []Person         `json:"people"`
-	Apps            []App            `json:"apps"`
+	Tenants         []Tenant          `json:"tenants"`
+	Groups          []Group           `json:"groups"`
+	People          []Person          `json:"people"`
+	Apps            []App             `json:"apps"`
 	ManagedIdentity []ManagedIdentity `json:"managed_identities"`
-	PartnerIdP      PartnerIdP       `json:"partner_idp"`
+	PartnerIdP      PartnerIdP        `json:"partner_idp"`
 	// ServicePrincipals are Databricks service principals (role principals for
 	// federated partners, behalf's own M2M identity).
 	ServicePrincipals []ServicePrincipal `json:"service_principals"`
