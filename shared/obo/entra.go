@@ -1,0 +1,151 @@
+package obo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+
+	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/cache"
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+)
+
+// AzureDatabricksScope is the scope for Azure Databricks' first-party app.
+const AzureDatabricksScope = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d/.default"
+
+// EntraConfig configures Entra on-behalf-of.
+type EntraConfig struct {
+	// Authority is https://<host>/<tenant>.
+	Authority string
+	// ClientID is behalf's application id.
+	ClientID string
+	// Credential is behalf's client credential: from a managed identity
+	// (ManagedIdentityCredential), a certificate, or a development secret.
+	Credential confidential.Credential
+	// Scopes requested for Databricks (default AzureDatabricksScope).
+	Scopes []string
+	// HTTPClient for the token endpoint (tests trust the dev CA with it).
+	HTTPClient *http.Client
+	// DisableInstanceDiscovery is needed for authorities MSAL does not
+	// know (the dev emulator).
+	DisableInstanceDiscovery bool
+}
+
+// Entra exchanges a person's Entra token for a Databricks token with MSAL
+// Go's confidential client (OBO flow).
+type Entra struct {
+	client confidential.Client
+	scopes []string
+}
+
+// NewEntra builds the MSAL confidential client.
+func NewEntra(cfg EntraConfig) (*Entra, error) {
+	if cfg.Authority == "" || cfg.ClientID == "" {
+		return nil, errors.New("obo: Entra needs Authority and ClientID")
+	}
+	if len(cfg.Scopes) == 0 {
+		cfg.Scopes = []string{AzureDatabricksScope}
+	}
+	opts := []confidential.Option{
+		// MSAL's own OBO cache grows by one partition per assertion and
+		// never evicts; this accessor empties it before every use, and the
+		// bounded Cache in front does the reuse instead.
+		confidential.WithCache(discardCache{}),
+		// MSAL_FORCE_REGION in the environment must not redirect us.
+		confidential.WithAzureRegion("DisableMsalForceRegion"),
+	}
+	if cfg.HTTPClient != nil {
+		opts = append(opts, confidential.WithHTTPClient(cfg.HTTPClient))
+	}
+	if cfg.DisableInstanceDiscovery {
+		opts = append(opts, confidential.WithInstanceDiscovery(false))
+	}
+	c, err := confidential.New(cfg.Authority, cfg.ClientID, cfg.Credential, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("obo: msal: %w", err)
+	}
+	return &Entra{client: c, scopes: cfg.Scopes}, nil
+}
+
+// Exchange runs the OBO flow for req's assertion.
+func (e *Entra) Exchange(ctx context.Context, req Request) (*Token, error) {
+	res, err := e.client.AcquireTokenOnBehalfOf(ctx, req.Assertion, e.scopes)
+	if err != nil {
+		return nil, mapMSALError(err)
+	}
+	return &Token{AccessToken: res.AccessToken, TokenType: "Bearer", ExpiresAt: res.ExpiresOn, Scope: strings.Join(res.GrantedScopes, " "), Mode: ModeEntraOBO}, nil
+}
+
+// discardCache makes MSAL start every call with an empty cache.
+type discardCache struct{}
+
+func (discardCache) Replace(_ context.Context, c cache.Unmarshaler, _ cache.ReplaceHints) error {
+	return c.Unmarshal([]byte("{}"))
+}
+
+func (discardCache) Export(context.Context, cache.Marshaler, cache.ExportHints) error { return nil }
+
+// entraErrorBody is the JSON body of an Entra token error.
+type entraErrorBody struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description"`
+	Codes       []int  `json:"error_codes"`
+	Claims      string `json:"claims"`
+	SubError    string `json:"suberror"`
+}
+
+var aadsts = regexp.MustCompile(`AADSTS\d+`)
+
+// mapMSALError turns MSAL's CallErr into a typed Error with an actionable
+// message, keeping a claims challenge for the caller.
+func mapMSALError(err error) error {
+	var call msalerrors.CallErr
+	if !errors.As(err, &call) || call.Resp == nil {
+		return &Error{Code: CodeUnavailable, Message: "the identity provider could not be reached; retry shortly", Err: err}
+	}
+	var body entraErrorBody
+	if call.Resp.Body != nil {
+		b, _ := io.ReadAll(io.LimitReader(call.Resp.Body, 64<<10))
+		_ = json.Unmarshal(b, &body)
+	}
+	code := aadsts.FindString(body.Description)
+	if code == "" && len(body.Codes) > 0 {
+		code = fmt.Sprintf("AADSTS%d", body.Codes[0])
+	}
+	// The raw MSAL error holds the response body; keep only the essentials.
+	cause := fmt.Errorf("entra %s %s (status %d)", body.Error, code, call.Resp.StatusCode)
+	switch {
+	case body.Error == "interaction_required" || body.Claims != "":
+		return &Error{Code: CodeInteractionRequired, Message: "the identity provider requires the person to sign in again (multi-factor authentication or Conditional Access); retry with the claims challenge", Claims: body.Claims, IdPCode: code, Err: cause}
+	case body.Error == "consent_required" || code == "AADSTS65001":
+		return &Error{Code: CodeConsentRequired, Message: "behalf has no consent to call Azure Databricks for this person; an administrator must grant consent to behalf's user_impersonation permission", IdPCode: code, Err: cause}
+	case body.Error == "invalid_client" || body.Error == "unauthorized_client":
+		return &Error{Code: CodeMisconfigured, Message: "behalf's own credential or app registration was refused by the identity provider; check the app registration and its federated credential", IdPCode: code, Err: cause}
+	case body.Error == "invalid_grant":
+		return &Error{Code: CodeInvalidGrant, Message: "the identity provider refused the person's token for exchange; sign in again", IdPCode: code, Err: cause}
+	case call.Resp.StatusCode == http.StatusTooManyRequests || call.Resp.StatusCode >= 500:
+		return &Error{Code: CodeUnavailable, Message: "the identity provider is unavailable; retry shortly", IdPCode: code, Err: cause}
+	}
+	return &Error{Code: CodeInvalidGrant, Message: "the identity provider refused the exchange", IdPCode: code, Err: cause}
+}
+
+// ManagedIdentityAssertion returns a client credential that proves
+// behalf's identity with a managed-identity token for
+// api://AzureADTokenExchange (a federated identity credential): no secret
+// exists anywhere.
+func ManagedIdentityAssertion(cred azcore.TokenCredential) confidential.Credential {
+	return confidential.NewCredFromAssertionCallback(func(ctx context.Context, _ confidential.AssertionRequestOptions) (string, error) {
+		tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{"api://AzureADTokenExchange/.default"}})
+		if err != nil {
+			return "", fmt.Errorf("managed identity assertion: %w", err)
+		}
+		return tok.Token, nil
+	})
+}
