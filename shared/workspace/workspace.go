@@ -72,7 +72,7 @@ func (f *Factory) Host() string { return f.cfg.Host }
 // ~/.databrickscfg), so nothing but the explicit fields configures a client.
 type noLoader struct{}
 
-func (noLoader) Name() string                  { return "behalf-explicit-only" }
+func (noLoader) Name() string                   { return "behalf-explicit-only" }
 func (noLoader) Configure(*config.Config) error { return nil }
 
 // ForToken returns a client that authenticates with token and nothing
