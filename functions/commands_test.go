@@ -16,7 +16,9 @@ func runCmd(t *testing.T, env map[string]string, args ...string) (int, string, s
 }
 
 func TestConfigCheck(t *testing.T) {
-	code, out, _ := runCmd(t, nil, "config", "check")
+	good := map[string]string{"BEHALF_CLIENT_ID": "e0000000-0000-4000-8000-0000000000b1", "BEHALF_TENANT_IDS": "7d3e2a10-5b1c-4c8e-9f00-0000000d3e10",
+		"BEHALF_DATABRICKS_HOST": "https://adb-1.azuredatabricks.net"}
+	code, out, _ := runCmd(t, good, "config", "check")
 	if code != 0 || !strings.Contains(out, "BEHALF_MAX_BODY_BYTES") || !strings.Contains(out, "configuration is valid") {
 		t.Fatalf("clean config: exit %d\n%s", code, out)
 	}
@@ -25,6 +27,17 @@ func TestConfigCheck(t *testing.T) {
 		t.Fatalf("bad config: exit %d, want 1\n%s", code, out)
 	}
 	for _, want := range []string{"BEHALF_LOG_LEVEL", "must be debug, info, warn or error", "FUNCTIONS_CUSTOMHANDLER_PORT", "must be a port number", "2 problem(s)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("config check output lacks %q:\n%s", want, out)
+		}
+	}
+	// Missing identity settings are problems; a client secret is shown
+	// masked and warned about.
+	code, out, _ = runCmd(t, map[string]string{"BEHALF_CREDENTIAL": "secret", "BEHALF_CLIENT_SECRET": "s3cr3t-dev-value"}, "config", "check")
+	if code != 1 || strings.Contains(out, "s3cr3t-dev-value") {
+		t.Fatalf("exit %d, output:\n%s", code, out)
+	}
+	for _, want := range []string{"BEHALF_CLIENT_ID", "missing", "development only", "hidden"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("config check output lacks %q:\n%s", want, out)
 		}

@@ -17,9 +17,12 @@ func cmdConfigCheck(w io.Writer, lookup func(string) (string, bool)) int {
 	bad := 0
 	for _, it := range items {
 		problem := "-"
-		if it.Problem != "" {
+		switch {
+		case it.Problem != "":
 			problem = it.Problem
 			bad++
+		case it.Warning != "":
+			problem = "warning: " + it.Warning
 		}
 		value := it.Value
 		if value == "" {

@@ -16,6 +16,7 @@ import (
 
 // Config is the validated configuration.
 type Config struct {
+	Identity        Identity
 	Port            int
 	LogLevel        slog.Level
 	MaxBodyBytes    int64
@@ -96,6 +97,20 @@ func crossChecks(cfg *Config) Problems {
 	if cfg.WriteTimeout > 0 && cfg.WriteTimeout <= cfg.ReadTimeout {
 		p = append(p, Problem{"BEHALF_WRITE_TIMEOUT", "must be longer than BEHALF_READ_TIMEOUT"})
 	}
+	id := cfg.Identity
+	switch id.Credential {
+	case "certificate":
+		if id.CertificatePath == "" {
+			p = append(p, Problem{"BEHALF_CLIENT_CERTIFICATE_PATH", "is required when BEHALF_CREDENTIAL=certificate"})
+		}
+	case "secret":
+		if id.ClientSecret == "" {
+			p = append(p, Problem{"BEHALF_CLIENT_SECRET", "is required when BEHALF_CREDENTIAL=secret"})
+		}
+	}
+	if id.Exchange == "federation" && len(id.FederationIssuers) == 0 {
+		p = append(p, Problem{"BEHALF_FEDERATION_ISSUERS", "is required when BEHALF_EXCHANGE=federation"})
+	}
 	return p
 }
 
@@ -105,12 +120,31 @@ type Item struct {
 	Value   string // masked for secrets
 	Source  string // the variable it came from, or "default", or "unset"
 	Problem string
+	Warning string
 }
 
 // Check reports every setting, masking secrets, with any problem.
 func Check(lookup Lookup) []Item {
 	items := check(Settings(), lookup)
-	if _, err := Load(lookup); err != nil {
+	set := func(name string, f func(*Item)) {
+		for i := range items {
+			if items[i].Name == name {
+				f(&items[i])
+			}
+		}
+	}
+	cfg, err := Load(lookup)
+	if err == nil {
+		for _, name := range cfg.Identity.Missing() {
+			set(name, func(it *Item) { it.Problem = "missing: every function but health answers 503 until it is set" })
+		}
+		if cfg.Identity.Credential == "secret" {
+			set("BEHALF_CLIENT_SECRET", func(it *Item) {
+				it.Warning = "client secrets are for development only; use BEHALF_CREDENTIAL=managed-identity in production"
+			})
+		}
+	}
+	if err != nil {
 		// Cross-setting problems only show up in Load.
 		var ps Problems
 		if errors.As(err, &ps) {

@@ -11,6 +11,10 @@ import (
 // Settings returns every setting behalf reads, in documentation order.
 // Add new settings here: README.md's table is generated from this list.
 func Settings() []Setting {
+	return append(serverSettings(), identitySettings()...)
+}
+
+func serverSettings() []Setting {
 	return []Setting{
 		{Name: "FUNCTIONS_CUSTOMHANDLER_PORT", Aliases: []string{"PORT"}, Default: "7071",
 			Description: "Port `behalf serve` listens on (set by the Functions host; PORT is used by containers).",
