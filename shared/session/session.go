@@ -23,16 +23,29 @@ import (
 // Data is what a session holds: enough to act for the person.
 type Data struct {
 	// AccessToken is the person's token for behalf's API (the OBO
-	// assertion); RefreshToken renews it near expiry.
-	AccessToken  string    `json:"at"`
-	RefreshToken string    `json:"rt,omitempty"`
-	ExpiresAt    time.Time `json:"exp"`
-	OID          string    `json:"oid"`
-	TenantID     string    `json:"tid"`
-	UPN          string    `json:"upn"`
-	Name         string    `json:"name"`
-	CSRF         string    `json:"csrf"`
-	IssuedAt     time.Time `json:"iat"`
+	// assertion).
+	AccessToken string    `json:"at"`
+	ExpiresAt   time.Time `json:"exp"`
+	// MSALCache is the person's own MSAL token cache (it holds the refresh
+	// token), used to renew AccessToken near expiry; HomeAccountID finds
+	// the account in it.
+	MSALCache     []byte    `json:"mc,omitempty"`
+	HomeAccountID string    `json:"hid,omitempty"`
+	OID           string    `json:"oid"`
+	TenantID      string    `json:"tid"`
+	UPN           string    `json:"upn"`
+	Name          string    `json:"name"`
+	CSRF          string    `json:"csrf"`
+	IssuedAt      time.Time `json:"iat"`
+}
+
+// RefreshWindow is how long before expiry a session's token is renewed.
+const RefreshWindow = 5 * time.Minute
+
+// NeedsRefresh reports whether the token expires within RefreshWindow
+// and can be renewed.
+func (d *Data) NeedsRefresh(now time.Time) bool {
+	return len(d.MSALCache) > 0 && d.ExpiresAt.Sub(now) < RefreshWindow
 }
 
 // Key is one AEAD key with its id.
@@ -140,6 +153,81 @@ func NewCSRFToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// SealValue encrypts a small value into one cookie (e.g. sign-in state),
+// living maxAge.
+func (c *Codec) SealValue(name string, v any, maxAge time.Duration) (*http.Cookie, error) {
+	plain, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	value, err := c.seal(name, plain)
+	if err != nil {
+		return nil, err
+	}
+	if len(value) > maxCookieValue {
+		return nil, fmt.Errorf("session: %s does not fit one cookie", name)
+	}
+	ck := c.cookie(name, value)
+	ck.MaxAge = int(maxAge / time.Second)
+	return ck, nil
+}
+
+// OpenValue decrypts a cookie made by SealValue into v.
+func (c *Codec) OpenValue(r *http.Request, name string, v any) error {
+	ck, err := r.Cookie(name)
+	if err != nil {
+		return ErrNoSession
+	}
+	plain, err := c.open(name, ck.Value)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(plain, v); err != nil {
+		return ErrNoSession
+	}
+	return nil
+}
+
+// ClearValue deletes a SealValue cookie.
+func (c *Codec) ClearValue(name string) *http.Cookie {
+	ck := c.cookie(name, "")
+	ck.MaxAge = -1
+	return ck
+}
+
+// seal encrypts plain; the cookie name and key id are authenticated, so a
+// value cannot be moved to another cookie or re-labelled with another key.
+func (c *Codec) seal(name string, plain []byte) (string, error) {
+	key := c.cfg.Keys[0]
+	aead := c.aeads[key.ID]
+	nonce := make([]byte, aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return "", err
+	}
+	sealed := aead.Seal(nonce, nonce, plain, []byte(version+"|"+key.ID+"|"+name))
+	return version + "." + key.ID + "." + base64.RawURLEncoding.EncodeToString(sealed), nil
+}
+
+func (c *Codec) open(name, value string) ([]byte, error) {
+	parts := strings.SplitN(value, ".", 3)
+	if len(parts) != 3 || parts[0] != version {
+		return nil, ErrNoSession
+	}
+	aead, ok := c.aeads[parts[1]]
+	if !ok {
+		return nil, ErrNoSession
+	}
+	sealed, err := base64.RawURLEncoding.DecodeString(parts[2])
+	if err != nil || len(sealed) < aead.NonceSize() {
+		return nil, ErrNoSession
+	}
+	plain, err := aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], []byte(version+"|"+parts[1]+"|"+name))
+	if err != nil {
+		return nil, ErrNoSession
+	}
+	return plain, nil
+}
+
 // Seal encrypts d and returns the cookie chunks to set (and expired
 // cookies for chunks no longer used).
 func (c *Codec) Seal(d *Data) ([]*http.Cookie, error) {
@@ -147,17 +235,10 @@ func (c *Codec) Seal(d *Data) ([]*http.Cookie, error) {
 	if err != nil {
 		return nil, err
 	}
-	key := c.cfg.Keys[0]
-	aead := c.aeads[key.ID]
-	nonce := make([]byte, aead.NonceSize())
-	if _, err := rand.Read(nonce); err != nil {
+	value, err := c.seal(c.cfg.Name, plain)
+	if err != nil {
 		return nil, err
 	}
-	// The cookie name and key id are authenticated, so a value cannot be
-	// moved to another cookie or re-labelled with another key.
-	ad := []byte(version + "|" + key.ID + "|" + c.cfg.Name)
-	sealed := aead.Seal(nonce, nonce, plain, ad)
-	value := version + "." + key.ID + "." + base64.RawURLEncoding.EncodeToString(sealed)
 
 	n := (len(value) + maxCookieValue - 1) / maxCookieValue
 	if n > maxChunks {
@@ -208,21 +289,9 @@ func (c *Codec) Open(r *http.Request) (*Data, error) {
 		}
 		b.WriteString(ck.Value)
 	}
-	parts := strings.SplitN(b.String(), ".", 3)
-	if len(parts) != 3 || parts[0] != version {
-		return nil, ErrNoSession
-	}
-	aead, ok := c.aeads[parts[1]]
-	if !ok {
-		return nil, ErrNoSession
-	}
-	sealed, err := base64.RawURLEncoding.DecodeString(parts[2])
-	if err != nil || len(sealed) < aead.NonceSize() {
-		return nil, ErrNoSession
-	}
-	plain, err := aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], []byte(version+"|"+parts[1]+"|"+c.cfg.Name))
+	plain, err := c.open(c.cfg.Name, b.String())
 	if err != nil {
-		return nil, ErrNoSession
+		return nil, err
 	}
 	var d Data
 	if err := json.Unmarshal(plain, &d); err != nil {

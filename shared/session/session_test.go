@@ -24,7 +24,7 @@ func request(cookies []*http.Cookie) *http.Request {
 
 func sample(size int) *Data {
 	now := time.Now()
-	return &Data{AccessToken: strings.Repeat("a", size), RefreshToken: "rt", ExpiresAt: now.Add(time.Hour), OID: "oid", UPN: "wendy@contoso", CSRF: NewCSRFToken(), IssuedAt: now}
+	return &Data{AccessToken: strings.Repeat("a", size), MSALCache: []byte(`{}`), ExpiresAt: now.Add(time.Hour), OID: "oid", UPN: "wendy@contoso", CSRF: NewCSRFToken(), IssuedAt: now}
 }
 
 func TestSealOpenRoundTripAndChunking(t *testing.T) {
@@ -125,5 +125,21 @@ func TestParseKeys(t *testing.T) {
 		if _, err := ParseKeys(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+func TestSealValue(t *testing.T) {
+	c, _ := New(Config{Keys: []Key{key("k1", 1)}})
+	type state struct{ S string }
+	ck, err := c.SealValue("behalf_login", state{"xyz"}, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got state
+	if err := c.OpenValue(request([]*http.Cookie{ck}), "behalf_login", &got); err != nil || got.S != "xyz" {
+		t.Fatalf("%v %+v", err, got)
+	}
+	if err := c.OpenValue(request([]*http.Cookie{{Name: "behalf_session", Value: ck.Value}}), "behalf_session", &got); err != ErrNoSession {
+		t.Fatal("value accepted under another cookie name")
 	}
 }
