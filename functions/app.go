@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"embed"
+	"fmt"
 	"io/fs"
 	"net/http"
 
+	authcallback "github.com/behalf-dev/behalf/functions/auth-callback"
 	healthfn "github.com/behalf-dev/behalf/functions/health"
+	oboexchange "github.com/behalf-dev/behalf/functions/obo-exchange"
 	"github.com/behalf-dev/behalf/shared/config"
 	"github.com/behalf-dev/behalf/shared/funchost"
 	"github.com/behalf-dev/behalf/shared/health"
@@ -36,6 +39,17 @@ type app struct {
 func newApp(ctx context.Context, cfg *config.Config) (*app, error) {
 	a := &app{host: &funchost.App{}, health: health.New(health.Config{})}
 	a.host.AddHTTP(healthfn.Function(a.health, version))
+
+	id, err := newIdentityDeps(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("identity: %w", err)
+	}
+	ac := authcallback.Config{Auth: id, AllowedOrigins: cfg.Identity.AllowedOrigins, PublicURL: cfg.Identity.PublicURL, Ready: id.ready}
+	if id.sessions != nil && id.signin != nil {
+		ac.Sessions, ac.Flow = id.sessions, id.signin
+	}
+	a.host.AddHTTP(authcallback.Function(ac))
+	a.host.AddHTTP(oboexchange.Function(id, cfg.Identity.BrokerAllowedApps))
 	return a, nil
 }
 
