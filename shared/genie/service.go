@@ -89,20 +89,20 @@ type Question struct {
 
 // Answer is what genie-query returns.
 type Answer struct {
-	ConversationID     string              `json:"conversation_id"`
-	MessageID          string              `json:"message_id"`
-	SpaceID            string              `json:"space_id"`
-	Status             string              `json:"status"`
-	Text               string              `json:"text,omitempty"`
-	SQL                string              `json:"sql,omitempty"`
-	Description        string              `json:"description,omitempty"`
-	Columns            []resultset.Column  `json:"columns"`
-	Rows               [][]any             `json:"rows"`
-	RowCount           int                 `json:"row_count"`
-	TotalRows          int64               `json:"total_rows"`
-	Truncated          bool                `json:"truncated"`
-	SuggestedQuestions []string            `json:"suggested_questions"`
-	Clarification      bool                `json:"clarification"`
+	ConversationID     string             `json:"conversation_id"`
+	MessageID          string             `json:"message_id"`
+	SpaceID            string             `json:"space_id"`
+	Status             string             `json:"status"`
+	Text               string             `json:"text,omitempty"`
+	SQL                string             `json:"sql,omitempty"`
+	Description        string             `json:"description,omitempty"`
+	Columns            []resultset.Column `json:"columns"`
+	Rows               [][]any            `json:"rows"`
+	RowCount           int                `json:"row_count"`
+	TotalRows          int64              `json:"total_rows"`
+	Truncated          bool               `json:"truncated"`
+	SuggestedQuestions []string           `json:"suggested_questions"`
+	Clarification      bool               `json:"clarification"`
 	// Pending is true when the deadline passed before a terminal status:
 	// poll GET /api/genie-query/{conversation_id}/{message_id}.
 	Pending bool `json:"pending"`
