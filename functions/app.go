@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	authcallback "github.com/behalf-dev/behalf/functions/auth-callback"
+	geniequery "github.com/behalf-dev/behalf/functions/genie-query"
 	healthfn "github.com/behalf-dev/behalf/functions/health"
 	oboexchange "github.com/behalf-dev/behalf/functions/obo-exchange"
 	"github.com/behalf-dev/behalf/shared/config"
@@ -50,6 +51,12 @@ func newApp(ctx context.Context, cfg *config.Config) (*app, error) {
 	}
 	a.host.AddHTTP(authcallback.Function(ac))
 	a.host.AddHTTP(oboexchange.Function(id, cfg.Identity.BrokerAllowedApps))
+
+	svc, err := newGenieService(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("genie: %w", err)
+	}
+	a.host.AddHTTP(geniequery.Function(id, svc, nil))
 	return a, nil
 }
 

@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -16,6 +19,7 @@ import (
 	"github.com/databricks/databricks-sdk-go"
 
 	"github.com/behalf-dev/behalf/shared/config"
+	"github.com/behalf-dev/behalf/shared/genie"
 	"github.com/behalf-dev/behalf/shared/httpapi"
 	"github.com/behalf-dev/behalf/shared/identity"
 	"github.com/behalf-dev/behalf/shared/obo"
@@ -219,4 +223,38 @@ func firstOr(ss []string, def string) string {
 		return ss[0]
 	}
 	return def
+}
+
+func newGenieService(cfg *config.Config) (*genie.Service, error) {
+	key, err := handleKey(cfg.Identity.SessionKeys)
+	if err != nil {
+		return nil, err
+	}
+	handles, err := genie.NewHandles(key)
+	if err != nil {
+		return nil, err
+	}
+	g := cfg.Genie
+	return genie.New(genie.Config{
+		DefaultSpace: g.DefaultSpace, AllowedSpaces: g.AllowedSpaces, MaxRows: g.MaxRows,
+		NewDeadline: g.Deadline, FollowUpDeadline: g.FollowUpDeadline, PollInitial: g.PollInitial, PollMax: g.PollMax,
+		QuestionsPerMinute: g.QuestionsPerMinute, Handles: handles,
+	})
+}
+
+// handleKey derives the conversation-handle key from the first session key
+// (HKDF, its own label), so handles verify on every instance. Without
+// session keys a random per-process key is used: handles then only work on
+// the instance that issued them (config check says so).
+func handleKey(sessionKeys string) ([]byte, error) {
+	if sessionKeys == "" {
+		k := make([]byte, 32)
+		_, err := rand.Read(k)
+		return k, err
+	}
+	keys, err := session.ParseKeys(sessionKeys)
+	if err != nil {
+		return nil, fmt.Errorf("BEHALF_SESSION_KEYS: %w", err)
+	}
+	return hkdf.Key(sha256.New, keys[0].Secret, nil, "behalf genie conversation handles v1", 32)
 }

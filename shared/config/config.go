@@ -17,6 +17,7 @@ import (
 // Config is the validated configuration.
 type Config struct {
 	Identity        Identity
+	Genie           Genie
 	Port            int
 	LogLevel        slog.Level
 	MaxBodyBytes    int64

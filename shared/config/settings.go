@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -11,7 +12,7 @@ import (
 // Settings returns every setting behalf reads, in documentation order.
 // Add new settings here: README.md's table is generated from this list.
 func Settings() []Setting {
-	return append(serverSettings(), identitySettings()...)
+	return slices.Concat(serverSettings(), identitySettings(), genieSettings())
 }
 
 func serverSettings() []Setting {

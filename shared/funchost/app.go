@@ -77,10 +77,23 @@ func (a *App) HTTPFunctions() []HTTPFunction { return slices.Clone(a.httpFns) }
 // TriggerFunctions returns the registered trigger functions.
 func (a *App) TriggerFunctions() []TriggerFunction { return slices.Clone(a.triggerFns) }
 
-// MuxPattern turns a Functions route template into a net/http pattern:
-// "{id}" stays, "{*rest}" (catch-all) becomes "{rest...}", and constraints
-// like "{id:int}" lose the constraint.
-func MuxPattern(route string) (string, error) {
+// MuxPatterns turns a Functions route template into net/http patterns:
+// "{id}" stays, "{*rest}" (catch-all) becomes "{rest...}" and — since a
+// catch-all may match nothing, as in the Functions host — also the path
+// without it; constraints like "{id:int}" lose the constraint.
+func MuxPatterns(route string) ([]string, error) {
+	p, err := muxPattern(route)
+	if err != nil {
+		return nil, err
+	}
+	if base, ok := strings.CutSuffix(p, "..."+"}"); ok {
+		base = base[:strings.LastIndex(base, "/{")]
+		return []string{p, base}, nil
+	}
+	return []string{p}, nil
+}
+
+func muxPattern(route string) (string, error) {
 	parts := strings.Split(strings.Trim(route, "/"), "/")
 	for i, p := range parts {
 		if !strings.HasPrefix(p, "{") {
@@ -115,11 +128,13 @@ func MuxPattern(route string) (string, error) {
 func (a *App) Handler(lim httpapi.Limits) (http.Handler, error) {
 	mux := http.NewServeMux()
 	for _, f := range a.httpFns {
-		pattern, err := MuxPattern(f.Route)
+		patterns, err := MuxPatterns(f.Route)
 		if err != nil {
 			return nil, err
 		}
-		mux.Handle(pattern, allowMethods(f.Methods, f.Handler))
+		for _, p := range patterns {
+			mux.Handle(p, allowMethods(f.Methods, f.Handler))
+		}
 	}
 	for _, f := range a.triggerFns {
 		mux.Handle("/"+f.Name, allowMethods([]string{http.MethodPost}, invocationHTTPHandler(f.Name, f.Handler)))

@@ -11,7 +11,7 @@ import (
 	"github.com/behalf-dev/behalf/shared/httpapi"
 )
 
-func TestMuxPattern(t *testing.T) {
+func TestMuxPatterns(t *testing.T) {
 	cases := []struct {
 		route, want string
 		wantErr     bool
@@ -19,15 +19,16 @@ func TestMuxPattern(t *testing.T) {
 		{"health", "/api/health", false},
 		{"sql-approve/{op_id}", "/api/sql-approve/{op_id}", false},
 		{"genie-query/{conversation_id:guid}/{message_id}", "/api/genie-query/{conversation_id}/{message_id}", false},
-		{"auth/{*rest}", "/api/auth/{rest...}", false},
+		{"auth/{*rest}", "/api/auth/{rest...} /api/auth", false},
 		{"a/{*rest}/b", "", true},
 		{"a/{id?}", "", true},
 		{"a/{id", "", true},
 	}
 	for _, tc := range cases {
-		got, err := MuxPattern(tc.route)
+		ps, err := MuxPatterns(tc.route)
+		got := strings.Join(ps, " ")
 		if (err != nil) != tc.wantErr || got != tc.want {
-			t.Errorf("MuxPattern(%q) = %q, %v; want %q, err %v", tc.route, got, err, tc.want, tc.wantErr)
+			t.Errorf("MuxPatterns(%q) = %q, %v; want %q, err %v", tc.route, got, err, tc.want, tc.wantErr)
 		}
 	}
 }
