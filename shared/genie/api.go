@@ -61,12 +61,14 @@ func (a *sdkAPI) Create(ctx context.Context, space, conversation, question strin
 	return firstNonEmpty(res.MessageId, res.Response.Id), nil
 }
 
+// Reads also go out with NoRetry: the SDK ignores Retry-After, so the
+// service retries them itself (see retryRead).
 func (a *sdkAPI) Message(ctx context.Context, space, conversation, message string) (*dashboards.GenieMessage, error) {
-	return a.w.Genie.GetMessage(ctx, dashboards.GenieGetConversationMessageRequest{SpaceId: space, ConversationId: conversation, MessageId: message})
+	return a.w.Genie.GetMessage(workspace.NoRetry(ctx), dashboards.GenieGetConversationMessageRequest{SpaceId: space, ConversationId: conversation, MessageId: message})
 }
 
 func (a *sdkAPI) Messages(ctx context.Context, space, conversation string) ([]dashboards.GenieMessage, error) {
-	res, err := a.w.Genie.ListConversationMessages(ctx, dashboards.GenieListConversationMessagesRequest{SpaceId: space, ConversationId: conversation, PageSize: 100})
+	res, err := a.w.Genie.ListConversationMessages(workspace.NoRetry(ctx), dashboards.GenieListConversationMessagesRequest{SpaceId: space, ConversationId: conversation, PageSize: 100})
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +83,7 @@ func (a *sdkAPI) QueryResult(ctx context.Context, space, conversation, message, 
 	var res struct {
 		StatementResponse resultset.Statement `json:"statement_response"`
 	}
-	if err := a.raw.Do(ctx, http.MethodGet, path, map[string]string{"Accept": "application/json"}, nil, nil, &res); err != nil {
+	if err := a.raw.Do(workspace.NoRetry(ctx), http.MethodGet, path, map[string]string{"Accept": "application/json"}, nil, nil, &res); err != nil {
 		return nil, err
 	}
 	return &res.StatementResponse, nil

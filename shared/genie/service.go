@@ -193,7 +193,7 @@ func (s *Service) start(ctx context.Context, api API, space, text string) (strin
 }
 
 func (s *Service) followUp(ctx context.Context, api API, space, conversation, text string) (string, error) {
-	before, err := api.Messages(ctx, space, conversation)
+	before, err := retryRead(ctx, s, func() ([]dashboards.GenieMessage, error) { return api.Messages(ctx, space, conversation) })
 	if err != nil {
 		return "", err
 	}
@@ -209,7 +209,7 @@ func (s *Service) followUp(ctx context.Context, api API, space, conversation, te
 			return err
 		}
 		// The create may have happened: look for it before anything else.
-		after, lerr := api.Messages(ctx, space, conversation)
+		after, lerr := retryRead(ctx, s, func() ([]dashboards.GenieMessage, error) { return api.Messages(ctx, space, conversation) })
 		if lerr != nil {
 			return err
 		}
@@ -229,6 +229,20 @@ type refusedErr struct{ error }
 
 func (r *refusedErr) Unwrap() error { return r.error }
 
+// retryRead retries an idempotent read on throttling or unavailability.
+func retryRead[T any](ctx context.Context, s *Service, read func() (T, error)) (T, error) {
+	var out T
+	err := s.retry(ctx, func() error {
+		var err error
+		out, err = read()
+		return err
+	}, func(err error) bool {
+		var e *Error
+		return errors.As(mapAPIError(err, ""), &e) && (e.Code == CodeRateLimited || e.Code == CodeUpstream) && ctx.Err() == nil
+	})
+	return out, err
+}
+
 func isRefused(err error) bool {
 	var r *refusedErr
 	if errors.As(err, &r) {
@@ -241,13 +255,18 @@ func isRefused(err error) bool {
 	return false
 }
 
-// retryRefused retries calls that were refused (not performed), with
-// exponential backoff and jitter, honouring Retry-After, within ctx.
+// retryRefused retries calls that were refused (not performed).
 func (s *Service) retryRefused(ctx context.Context, call func() error) error {
+	return s.retry(ctx, call, isRefused)
+}
+
+// retry retries call while retriable says so, with exponential backoff and
+// jitter, honouring Retry-After, never past ctx's deadline.
+func (s *Service) retry(ctx context.Context, call func() error, retriable func(error) bool) error {
 	delay := 500 * time.Millisecond
 	for attempt := 0; ; attempt++ {
 		err := call()
-		if err == nil || !isRefused(err) || attempt >= 6 {
+		if err == nil || !retriable(err) || attempt >= 8 {
 			var r *refusedErr
 			if errors.As(err, &r) {
 				return r.error
@@ -282,7 +301,7 @@ var terminal = []dashboards.MessageStatus{
 func (s *Service) wait(ctx context.Context, api API, space, conversation, message, handle string) (*Answer, error) {
 	interval := s.cfg.PollInitial
 	for {
-		m, err := api.Message(ctx, space, conversation, message)
+		m, err := retryRead(ctx, s, func() (*dashboards.GenieMessage, error) { return api.Message(ctx, space, conversation, message) })
 		if err != nil {
 			if ctx.Err() != nil {
 				return s.pending(handle, message, space, "SUBMITTED"), nil
@@ -342,7 +361,9 @@ func (s *Service) finish(ctx context.Context, api API, space, conversation, hand
 		a.Clarification = true
 		return a, nil
 	}
-	st, err := api.QueryResult(ctx, space, conversation, a.MessageID, queryAttachment)
+	st, err := retryRead(ctx, s, func() (*resultset.Statement, error) {
+		return api.QueryResult(ctx, space, conversation, a.MessageID, queryAttachment)
+	})
 	if err != nil {
 		return nil, mapAPIError(err, space)
 	}
