@@ -28,7 +28,9 @@ func (f *fakeFlow) Finish(ctx context.Context, code string, st *signin.LoginStat
 	return &session.Data{AccessToken: "at", ExpiresAt: time.Now().Add(time.Hour), OID: "o", UPN: "wendy@contoso", CSRF: "c", IssuedAt: time.Now()}, nil
 }
 
-func (f *fakeFlow) LogoutURL(post string) string { return "https://idp.example/logout?post=" + url.QueryEscape(post) }
+func (f *fakeFlow) LogoutURL(post string) string {
+	return "https://idp.example/logout?post=" + url.QueryEscape(post)
+}
 
 type noAuth struct{}
 
