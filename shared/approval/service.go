@@ -1,0 +1,246 @@
+package approval
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Queue is what approval needs from the pending-operations queue
+// (Service Bus in Azure, the embedded queue elsewhere): one session per
+// operation whose id is the op id, holding one message (the operation)
+// and the session state (the decisions).
+type Queue interface {
+	// Enqueue durably sends op as the only message of session op.ID, with
+	// message id op.ID (duplicate detection) and time to live until
+	// op.ExpiresAt. It returns only once the message is stored.
+	Enqueue(ctx context.Context, op *Operation) error
+	// Lock takes the operation's session exclusively. It fails with
+	// ErrBusy when someone else holds it, and ErrNotFound when there is
+	// no such session.
+	Lock(ctx context.Context, opID string) (Locked, error)
+}
+
+// Locked is an exclusively held operation session.
+type Locked interface {
+	State(ctx context.Context) ([]byte, error)
+	SetState(ctx context.Context, state []byte) error
+	// Operation returns the operation message, or ErrGone when it was
+	// completed or dead-lettered (expired).
+	Operation(ctx context.Context) (*Operation, error)
+	// Complete removes the operation message for good.
+	Complete(ctx context.Context) error
+	// Release gives the session back (the message, if not completed,
+	// stays for later decisions).
+	Release(ctx context.Context)
+}
+
+// Queue errors.
+var (
+	ErrBusy     = errors.New("approval: another decision on this operation is in progress")
+	ErrNotFound = errors.New("approval: no such operation")
+	ErrGone     = errors.New("approval: the operation message is gone")
+)
+
+// Runner runs an approved statement as the proposer and says how it
+// ended: executed, failed (known not to have changed anything) or unknown.
+type Runner func(ctx context.Context, op *Operation) (*Outcome, Status)
+
+// Events receives everything that happens to operations (audit, Teams).
+// Executing must be durable before it returns: a statement is never sent
+// unless its executing event is recorded.
+type Events interface {
+	Decided(ctx context.Context, op *Operation, st State, d Decision)
+	Executing(ctx context.Context, op *Operation) error
+	Finished(ctx context.Context, op *Operation, st State)
+}
+
+// Service applies decisions to operations under their session lock.
+type Service struct {
+	Queue  Queue
+	Events Events
+	Now    func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// View is an operation with its state, for GET and the approval page.
+type View struct {
+	Operation *Operation `json:"operation"`
+	State     State      `json:"state"`
+}
+
+// Get reads an operation's status. It takes the lock briefly, so a
+// decision in progress reads as ErrBusy.
+func (s *Service) Get(ctx context.Context, opID string) (*View, error) {
+	l, err := s.Queue.Lock(ctx, opID)
+	if err != nil {
+		return nil, err
+	}
+	defer l.Release(context.WithoutCancel(ctx))
+	op, st, err := s.load(ctx, l)
+	if err != nil {
+		return nil, err
+	}
+	if op != nil && !st.Status.Terminal() && st.Status != StatusExecuting && !s.now().Before(op.ExpiresAt) {
+		if st, err = s.expire(ctx, l, op, st); err != nil {
+			return nil, err
+		}
+	}
+	return &View{Operation: op, State: st}, nil
+}
+
+// load reads state and operation. The operation is kept in the state once
+// terminal, so it can still be shown after the message is completed.
+func (s *Service) load(ctx context.Context, l Locked) (*Operation, State, error) {
+	var rec record
+	raw, err := l.State(ctx)
+	if err != nil {
+		return nil, State{}, err
+	}
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &rec); err != nil {
+			return nil, State{}, fmt.Errorf("approval: corrupt session state: %w", err)
+		}
+	}
+	op, err := l.Operation(ctx)
+	switch {
+	case errors.Is(err, ErrGone):
+		op = rec.Op
+		if op == nil {
+			return nil, State{}, ErrNotFound
+		}
+		if !rec.State.Status.Terminal() && rec.State.Status != StatusExecuting {
+			// The message went away without a terminal state: its time to
+			// live passed (Service Bus dead-lettered it).
+			rec.State.Status = StatusPending
+		}
+	case err != nil:
+		return nil, State{}, err
+	}
+	if rec.State.Status == "" {
+		rec.State.Status = StatusPending
+	}
+	return op, rec.State, nil
+}
+
+// record is the session state on the wire.
+type record struct {
+	Op    *Operation `json:"op"`
+	State State      `json:"state"`
+}
+
+func (s *Service) save(ctx context.Context, l Locked, op *Operation, st State) error {
+	b, err := json.Marshal(record{Op: op, State: st})
+	if err != nil {
+		return err
+	}
+	return l.SetState(ctx, b)
+}
+
+func (s *Service) expire(ctx context.Context, l Locked, op *Operation, st State) (State, error) {
+	next, ok := Expire(st, s.now())
+	if !ok {
+		return st, nil
+	}
+	if err := s.save(ctx, l, op, next); err != nil {
+		return st, err
+	}
+	if err := l.Complete(ctx); err != nil && !errors.Is(err, ErrGone) {
+		return next, err
+	}
+	s.Events.Finished(ctx, op, next)
+	return next, nil
+}
+
+// Decide applies a decision. When the decision makes the statement run,
+// the executing marker is saved and its event recorded BEFORE run is
+// called; a crash after that leaves "executing", which any later visit
+// turns into "unknown" instead of running again. Only after the outcome is
+// saved is the message completed.
+func (s *Service) Decide(ctx context.Context, opID string, actor Actor, kind Kind, reason, statementSHA256 string, run Runner) (*View, error) {
+	l, err := s.Queue.Lock(ctx, opID)
+	if err != nil {
+		return nil, err
+	}
+	defer l.Release(context.WithoutCancel(ctx))
+	op, st, err := s.load(ctx, l)
+	if err != nil {
+		return nil, err
+	}
+	if st.Status == StatusExecuting {
+		// A previous run crashed or lost its answer: never run again.
+		st.Status, st.UpdatedAt = StatusUnknown, s.now()
+		st.Outcome = &Outcome{ErrorCode: "OUTCOME_UNKNOWN", Message: "an earlier run was interrupted; check the table before proposing again"}
+		if err := s.save(ctx, l, op, st); err != nil {
+			return nil, err
+		}
+		_ = l.Complete(ctx)
+		s.Events.Finished(ctx, op, st)
+		return &View{Operation: op, State: st}, &Refusal{Code: "CONFLICT", Message: "the operation was already executing; its outcome is unknown and it will not run again"}
+	}
+	if !st.Status.Terminal() && !s.now().Before(op.ExpiresAt) {
+		st, err = s.expire(ctx, l, op, st)
+		if err != nil {
+			return nil, err
+		}
+	}
+	if statementSHA256 != "" && statementSHA256 != op.StatementSHA256 {
+		return &View{Operation: op, State: st}, &Refusal{Code: "CONFLICT", Message: "the statement you reviewed is not the one proposed"}
+	}
+	next, mustRun, err := Decide(op, st, actor, kind, reason, s.now())
+	if err != nil {
+		return &View{Operation: op, State: st}, err
+	}
+	d := next.Decisions[len(next.Decisions)-1]
+	if !mustRun {
+		if err := s.save(ctx, l, op, next); err != nil {
+			return nil, err
+		}
+		if next.Status.Terminal() {
+			if err := l.Complete(ctx); err != nil && !errors.Is(err, ErrGone) {
+				return nil, err
+			}
+		}
+		s.Events.Decided(ctx, op, next, d)
+		if next.Status.Terminal() {
+			s.Events.Finished(ctx, op, next)
+		}
+		return &View{Operation: op, State: next}, nil
+	}
+
+	// At most once: the marker is durable before anything is sent.
+	if err := s.save(ctx, l, op, next); err != nil {
+		return nil, fmt.Errorf("approval: record executing: %w", err)
+	}
+	s.Events.Decided(ctx, op, next, d)
+	if err := s.Events.Executing(ctx, op); err != nil {
+		// Fail closed: without its audit record the statement does not run.
+		next.Status, next.UpdatedAt = StatusFailed, s.now()
+		next.Outcome = &Outcome{ErrorCode: "AUDIT_UNAVAILABLE", Message: "the audit trail could not record the run, so the statement was not sent"}
+		if err := s.save(ctx, l, op, next); err != nil {
+			return nil, err
+		}
+		_ = l.Complete(ctx)
+		s.Events.Finished(ctx, op, next)
+		return &View{Operation: op, State: next}, nil
+	}
+	outcome, status := run(ctx, op)
+	next.Status, next.Outcome, next.UpdatedAt = status, outcome, s.now()
+	sctx := context.WithoutCancel(ctx)
+	if err := s.save(sctx, l, op, next); err != nil {
+		return nil, fmt.Errorf("approval: record outcome: %w", err)
+	}
+	if err := l.Complete(sctx); err != nil && !errors.Is(err, ErrGone) {
+		return nil, err
+	}
+	s.Events.Finished(sctx, op, next)
+	return &View{Operation: op, State: next}, nil
+}
