@@ -244,3 +244,23 @@ func (s *Service) Decide(ctx context.Context, opID string, actor Actor, kind Kin
 	s.Events.Finished(sctx, op, next)
 	return &View{Operation: op, State: next}, nil
 }
+
+// Propose queues a new operation. Once Enqueue returns the operation
+// exists and can be decided on; nothing runs. The operation is also copied
+// into its session state (best effort), so that it can still be shown and
+// reported after its message expires.
+func (s *Service) Propose(ctx context.Context, op *Operation) error {
+	if !op.Intact() {
+		return errors.New("approval: statement does not match its hash")
+	}
+	if err := s.Queue.Enqueue(ctx, op); err != nil {
+		return fmt.Errorf("approval: queue the operation: %w", err)
+	}
+	l, err := s.Queue.Lock(ctx, op.ID)
+	if err != nil {
+		return nil
+	}
+	defer l.Release(context.WithoutCancel(ctx))
+	_ = s.save(ctx, l, op, State{Status: StatusPending, Decisions: []Decision{}, UpdatedAt: s.now()})
+	return nil
+}
