@@ -261,6 +261,8 @@ func (s *Service) Propose(ctx context.Context, op *Operation) error {
 		return nil
 	}
 	defer l.Release(context.WithoutCancel(ctx))
-	_ = s.save(ctx, l, op, State{Status: StatusPending, Decisions: []Decision{}, UpdatedAt: s.now()})
+	if raw, err := l.State(ctx); err == nil && len(raw) == 0 {
+		_ = s.save(ctx, l, op, State{Status: StatusPending, Decisions: []Decision{}, UpdatedAt: s.now()})
+	}
 	return nil
 }
