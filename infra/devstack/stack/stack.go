@@ -38,6 +38,9 @@ type Options struct {
 	Functions fs.FS
 	// Serve runs the function app on l with the given settings until ctx ends.
 	Serve func(ctx context.Context, l net.Listener, settings func(string) (string, bool)) error
+	// DatabricksAddr is where the workspace emulator listens (default
+	// 127.0.0.1:8444).
+	DatabricksAddr string
 	// Ready, if set, is called once everything is listening.
 	Ready func(*Running)
 }
@@ -61,6 +64,7 @@ func ParseFlags(args []string, stderr io.Writer) (Options, error) {
 	var o Options
 	fl.StringVar(&o.Addr, "addr", "127.0.0.1:7071", "address of the function app")
 	fl.StringVar(&o.DataDir, "data-dir", ".devstack", "folder for the dev CA, databases and exports")
+	fl.StringVar(&o.DatabricksAddr, "databricks-addr", "127.0.0.1:8444", "address of the Databricks workspace emulator")
 	if err := fl.Parse(args); err != nil {
 		return o, err
 	}
@@ -96,7 +100,15 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("stack: data dir: %w", err)
 	}
 
-	settings := map[string]string{}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	emus, err := startEmulators(ctx, o, dataDir)
+	if err != nil {
+		return err
+	}
+	defer emus.close()
+	settings := emus.settings
 	lookup := func(name string) (string, bool) {
 		if v, ok := settings[name]; ok {
 			return v, true
@@ -109,9 +121,8 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("stack: listen on %s: %w (is another `behalf dev` running?)", o.Addr, err)
 	}
 	appURL := "http://" + l.Addr().String()
+	settings["BEHALF_PUBLIC_URL"] = appURL
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var wg sync.WaitGroup
 	errc := make(chan error, 2)
 	wg.Add(1)
@@ -148,11 +159,10 @@ func Run(ctx context.Context, o Options) error {
 		wg.Wait()
 		return errors.Join(err, drain(errc))
 	}
-	running := &Running{AppURL: appURL, Services: []Service{
+	running := &Running{AppURL: appURL, Services: append([]Service{
 		{"function app", appURL + "/api/health", "every function under " + appURL + "/api/"},
 		{"trigger driver", "-", "delivers queue messages and timer ticks through the invocation protocol"},
-		{"data", dataDir, "dev CA, databases, exports"},
-	}}
+	}, append(emus.services, Service{"data", dataDir, "dev CA (ca.pem), databases, exports"})...)}
 	printBanner(o.Stdout, running)
 	if o.Ready != nil {
 		o.Ready(running)

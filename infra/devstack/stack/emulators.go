@@ -1,0 +1,64 @@
+package stack
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/behalf-dev/behalf/infra/devstack/databricks"
+	"github.com/behalf-dev/behalf/infra/devstack/devca"
+	"github.com/behalf-dev/behalf/infra/devstack/directory"
+)
+
+// emulators are the started emulators, the settings that point behalf at
+// them, and the banner lines describing them.
+type emulators struct {
+	settings map[string]string
+	services []Service
+	closers  []func()
+}
+
+func (e *emulators) close() {
+	for i := len(e.closers) - 1; i >= 0; i-- {
+		e.closers[i]()
+	}
+}
+
+func startEmulators(ctx context.Context, o Options, dataDir string) (*emulators, error) {
+	e := &emulators{settings: map[string]string{}}
+	ca, err := devca.New(devca.Config{Dir: filepath.Join(dataDir, "ca")})
+	if err != nil {
+		return nil, err
+	}
+	caFile := filepath.Join(dataDir, "ca.pem")
+	if err := ca.WriteCertPEM(caFile); err != nil {
+		return nil, err
+	}
+	dir := directory.Demo()
+
+	dbx, err := databricks.New(databricks.Config{
+		Directory: dir, CA: ca, Addr: o.DatabricksAddr, DataDir: filepath.Join(dataDir, "workspace"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("workspace emulator: %w", err)
+	}
+	if err := dbx.Start(ctx); err != nil {
+		return nil, fmt.Errorf("workspace emulator: %w (is the port taken? use --databricks-addr)", err)
+	}
+	e.closers = append(e.closers, func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = dbx.Close(sctx)
+	})
+	e.services = append(e.services, Service{"Databricks workspace", dbx.URL(), fmt.Sprintf("warehouse %s, Genie space %s, governed demo data", databricks.DevWarehouseID, databricks.SalesSpaceID)})
+
+	for k, v := range map[string]string{
+		"BEHALF_DATABRICKS_HOST": dbx.URL(),
+		"BEHALF_CA_FILE":         caFile,
+		"BEHALF_GENIE_SPACE_ID":  databricks.SalesSpaceID,
+	} {
+		e.settings[k] = v
+	}
+	return e, nil
+}
