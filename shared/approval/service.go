@@ -28,9 +28,12 @@ type Locked interface {
 	State(ctx context.Context) ([]byte, error)
 	SetState(ctx context.Context, state []byte) error
 	// Operation returns the operation message, or ErrGone when it was
-	// completed or dead-lettered (expired).
+	// completed or dead-lettered (expired). Decisions never need it (the
+	// operation is kept in the state); the sweeper reads it to recognise
+	// an orphaned proposal.
 	Operation(ctx context.Context) (*Operation, error)
-	// Complete removes the operation message for good.
+	// Complete removes the operation message for good; ErrGone when it
+	// was already gone.
 	Complete(ctx context.Context) error
 	// Release gives the session back (the message, if not completed,
 	// stays for later decisions).
@@ -97,38 +100,30 @@ func (s *Service) Get(ctx context.Context, opID string) (*View, error) {
 	return &View{Operation: op, State: st}, nil
 }
 
-// load reads state and operation. The operation is kept in the state once
-// terminal, so it can still be shown after the message is completed.
+// load reads the operation and its state from the session state. An
+// operation exists only once Propose has written its state: a message
+// without state is a proposal whose creation was interrupted (a crash
+// between queueing and recording), which is never shown, decided on or
+// run; the sweeper removes it.
 func (s *Service) load(ctx context.Context, l Locked) (*Operation, State, error) {
 	var rec record
 	raw, err := l.State(ctx)
 	if err != nil {
 		return nil, State{}, err
 	}
-	if len(raw) > 0 {
-		if err := json.Unmarshal(raw, &rec); err != nil {
-			return nil, State{}, fmt.Errorf("approval: corrupt session state: %w", err)
-		}
+	if len(raw) == 0 {
+		return nil, State{}, ErrNotFound
 	}
-	op, err := l.Operation(ctx)
-	switch {
-	case errors.Is(err, ErrGone):
-		op = rec.Op
-		if op == nil {
-			return nil, State{}, ErrNotFound
-		}
-		if !rec.State.Status.Terminal() && rec.State.Status != StatusExecuting {
-			// The message went away without a terminal state: its time to
-			// live passed (Service Bus dead-lettered it).
-			rec.State.Status = StatusPending
-		}
-	case err != nil:
-		return nil, State{}, err
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		return nil, State{}, fmt.Errorf("approval: corrupt session state: %w", err)
+	}
+	if rec.Op == nil {
+		return nil, State{}, ErrNotFound
 	}
 	if rec.State.Status == "" {
 		rec.State.Status = StatusPending
 	}
-	return op, rec.State, nil
+	return rec.Op, rec.State, nil
 }
 
 // record is the session state on the wire.
@@ -245,10 +240,12 @@ func (s *Service) Decide(ctx context.Context, opID string, actor Actor, kind Kin
 	return &View{Operation: op, State: next}, nil
 }
 
-// Propose queues a new operation. Once Enqueue returns the operation
-// exists and can be decided on; nothing runs. The operation is also copied
-// into its session state (best effort), so that it can still be shown and
-// reported after its message expires.
+// Propose creates a new operation in two steps: the message is queued
+// (durably, with its time to live), then the operation and its pending
+// state are written to the session state. Only the second step makes it
+// an operation that can be decided on; if the process dies between the
+// two, the message is an orphan that can never run and the sweeper
+// removes it. Nothing runs here.
 func (s *Service) Propose(ctx context.Context, op *Operation) error {
 	if !op.Intact() {
 		return errors.New("approval: statement does not match its hash")
@@ -258,11 +255,19 @@ func (s *Service) Propose(ctx context.Context, op *Operation) error {
 	}
 	l, err := s.Queue.Lock(ctx, op.ID)
 	if err != nil {
-		return nil
+		return fmt.Errorf("approval: lock the new operation: %w", err)
 	}
 	defer l.Release(context.WithoutCancel(ctx))
-	if raw, err := l.State(ctx); err == nil && len(raw) == 0 {
-		_ = s.save(ctx, l, op, State{Status: StatusPending, Decisions: []Decision{}, UpdatedAt: s.now()})
+	raw, err := l.State(ctx)
+	if err != nil {
+		return fmt.Errorf("approval: read the new operation's state: %w", err)
+	}
+	if len(raw) > 0 {
+		// Never reset an existing operation (a replayed proposal id).
+		return fmt.Errorf("approval: operation %s already exists", op.ID)
+	}
+	if err := s.save(ctx, l, op, State{Status: StatusPending, Decisions: []Decision{}, UpdatedAt: s.now()}); err != nil {
+		return fmt.Errorf("approval: record the new operation: %w", err)
 	}
 	return nil
 }

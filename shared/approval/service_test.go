@@ -109,10 +109,11 @@ func setup(t *testing.T, policy Policy) (*Service, *memQueue, *recorder, *Operat
 	q := newMemQueue()
 	rec := &recorder{}
 	o := op(policy)
-	if err := q.Enqueue(context.Background(), o); err != nil {
+	s := &Service{Queue: q, Events: rec, Now: func() time.Time { return t0 }}
+	if err := s.Propose(context.Background(), o); err != nil {
 		t.Fatal(err)
 	}
-	return &Service{Queue: q, Events: rec, Now: func() time.Time { return t0 }}, q, rec, o
+	return s, q, rec, o
 }
 
 func TestConcurrentConfirmsRunOnce(t *testing.T) {
@@ -212,5 +213,49 @@ func TestExpiryAndTampering(t *testing.T) {
 	}
 	if len(rec.finished) != 1 {
 		t.Fatalf("terminal events %v", rec.finished)
+	}
+}
+
+func TestInterruptedProposalNeverBecomesAnOperation(t *testing.T) {
+	q := newMemQueue()
+	rec := &recorder{}
+	s := &Service{Queue: q, Events: rec, Now: func() time.Time { return t0 }}
+	o := op(PolicySelf)
+	// The process died after queueing the message and before recording
+	// the operation: only the message exists.
+	if err := q.Enqueue(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(context.Background(), o.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("get of an interrupted proposal: %v", err)
+	}
+	ran := false
+	_, err := s.Decide(context.Background(), o.ID, proposer, KindConfirm, "", "", func(ctx context.Context, op *Operation) (*Outcome, Status) {
+		ran = true
+		return &Outcome{}, StatusExecuted
+	})
+	if !errors.Is(err, ErrNotFound) || ran {
+		t.Fatalf("confirm of an interrupted proposal: ran=%v err=%v", ran, err)
+	}
+	if len(rec.finished) != 0 {
+		t.Fatalf("events for a proposal that never existed: %v", rec.finished)
+	}
+}
+
+func TestReplayedProposalDoesNotResetState(t *testing.T) {
+	s, q, _, o := setup(t, PolicyFourEyes)
+	if _, err := s.Decide(context.Background(), o.ID, approver, KindApprove, "ok", "", nil); err != nil {
+		t.Fatal(err)
+	}
+	before := string(q.states[o.ID])
+	if err := s.Propose(context.Background(), o); err == nil {
+		t.Fatal("a second proposal with the same id was accepted")
+	}
+	if string(q.states[o.ID]) != before {
+		t.Fatal("the replayed proposal changed the operation's state")
+	}
+	v, err := s.Get(context.Background(), o.ID)
+	if err != nil || v.State.Status != StatusApproved {
+		t.Fatalf("%+v %v", v, err)
 	}
 }

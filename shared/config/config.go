@@ -18,6 +18,8 @@ import (
 type Config struct {
 	Identity        Identity
 	Genie           Genie
+	SQL             SQL
+	Queue           Queue
 	Port            int
 	LogLevel        slog.Level
 	MaxBodyBytes    int64
@@ -108,6 +110,9 @@ func crossChecks(cfg *Config) Problems {
 		if id.ClientSecret == "" {
 			p = append(p, Problem{"BEHALF_CLIENT_SECRET", "is required when BEHALF_CREDENTIAL=secret"})
 		}
+	}
+	if cfg.Queue.Kind == "servicebus" && cfg.Queue.Namespace == "" && cfg.Queue.ConnectionString == "" {
+		p = append(p, Problem{"BEHALF_SERVICEBUS_NAMESPACE", "is required when BEHALF_QUEUE=servicebus (or BEHALF_SERVICEBUS_CONNECTION_STRING for development)"})
 	}
 	if id.Exchange == "federation" && len(id.FederationIssuers) == 0 {
 		p = append(p, Problem{"BEHALF_FEDERATION_ISSUERS", "is required when BEHALF_EXCHANGE=federation"})
