@@ -20,7 +20,7 @@ func TestDevStackServesHealth(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"dev", "--addr", "127.0.0.1:" + strconv.Itoa(port), "--data-dir", t.TempDir(), "--databricks-addr", "127.0.0.1:0"}, out, out, func(string) (string, bool) { return "", false })
+		done <- run(ctx, []string{"dev", "--addr", "127.0.0.1:" + strconv.Itoa(port), "--data-dir", t.TempDir(), "--databricks-addr", "127.0.0.1:0", "--entra-addr", "127.0.0.1:0"}, out, out, func(string) (string, bool) { return "", false })
 	}()
 	defer func() {
 		cancel()
@@ -39,6 +39,11 @@ func TestDevStackServesHealth(t *testing.T) {
 			t.Fatalf("no banner:\n%s", out)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	for _, want := range []string{"Entra ID", "https://127.0.0.1:", "/7d3e2a10-5b1c-4c8e-9f00-0000000d3e10", "demo people", "wendy.west@contoso.example", "april.approver@contoso.example", "paula@partner.example"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the banner lacks %q:\n%s", want, out)
+		}
 	}
 	resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(port) + "/api/health")
 	if err != nil {

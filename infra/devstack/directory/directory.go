@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 )
 
 // AzureDatabricksResource is the well-known application id of the Azure
@@ -31,6 +32,37 @@ type Directory struct {
 	// ServicePrincipals are Databricks service principals (role principals for
 	// federated partners, behalf's own M2M identity).
 	ServicePrincipals []ServicePrincipal `json:"service_principals"`
+	// TokenLifetimes are the Entra emulator's token lifetimes (empty
+	// fields: the emulator's defaults).
+	TokenLifetimes TokenLifetimes `json:"token_lifetimes"`
+}
+
+// TokenLifetimes are Go durations ("1h", "10m"); see the Entra emulator's
+// Lifetimes for the defaults.
+type TokenLifetimes struct {
+	AccessToken          string `json:"access_token,omitempty"`
+	IDToken              string `json:"id_token,omitempty"`
+	RefreshToken         string `json:"refresh_token,omitempty"`
+	AuthorizationCode    string `json:"authorization_code,omitempty"`
+	ManagedIdentityToken string `json:"managed_identity_token,omitempty"`
+}
+
+// Each lists the lifetimes by name, for validation and messages.
+func (l TokenLifetimes) Each() map[string]string {
+	return map[string]string{"access_token": l.AccessToken, "id_token": l.IDToken, "refresh_token": l.RefreshToken,
+		"authorization_code": l.AuthorizationCode, "managed_identity_token": l.ManagedIdentityToken}
+}
+
+// ParseLifetime parses one lifetime; "" is zero (use the default).
+func ParseLifetime(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 || d > 90*24*time.Hour {
+		return 0, fmt.Errorf("token lifetime %q must be a positive Go duration up to 90 days", s)
+	}
+	return d, nil
 }
 
 // Tenant is an Entra tenant.
@@ -84,6 +116,12 @@ type App struct {
 	// FederatedManagedIdentities are managed identity client ids trusted as
 	// federated credentials (client_assertion from the MI endpoint).
 	FederatedManagedIdentities []string `json:"federated_managed_identities,omitempty"`
+	// Certificates are PEM X.509 certificates (public part only) whose keys
+	// may sign client assertions for this app.
+	Certificates []string `json:"certificates,omitempty"`
+	// BrokerAllowed marks an agent backend allow-listed to call behalf's
+	// token broker (obo-exchange).
+	BrokerAllowed bool `json:"broker_allowed,omitempty"`
 }
 
 // ManagedIdentity is a user-assigned managed identity.
@@ -175,9 +213,23 @@ func (d *Directory) Validate() error {
 			}
 		}
 	}
+	mis := map[string]bool{}
+	for _, m := range d.ManagedIdentity {
+		mis[m.ClientID] = true
+	}
 	for _, a := range d.Apps {
 		if a.ClientID == "" || !tenants[a.Tenant] {
 			problems = append(problems, fmt.Sprintf("app %q: client_id and a known tenant are required", a.Name))
+		}
+		for _, m := range a.FederatedManagedIdentities {
+			if !mis[m] {
+				problems = append(problems, fmt.Sprintf("app %q: unknown federated managed identity %q", a.Name, m))
+			}
+		}
+	}
+	for name, v := range d.TokenLifetimes.Each() {
+		if _, err := ParseLifetime(v); err != nil {
+			problems = append(problems, name+": "+err.Error())
 		}
 	}
 	if len(problems) > 0 {
@@ -214,6 +266,16 @@ func (d *Directory) GroupByName(name string) (Group, bool) {
 		}
 	}
 	return Group{}, false
+}
+
+// AppNamed finds an app registration by name.
+func (d *Directory) AppNamed(name string) (App, bool) {
+	for _, a := range d.Apps {
+		if a.Name == name {
+			return a, true
+		}
+	}
+	return App{}, false
 }
 
 // App finds an app registration by client id.

@@ -16,6 +16,8 @@ import (
 type emulators struct {
 	settings map[string]string
 	services []Service
+	people   []Person
+	identity *identity
 	closers  []func()
 }
 
@@ -37,13 +39,29 @@ func startEmulators(ctx context.Context, o Options, dataDir string) (*emulators,
 	}
 	dir := directory.Demo()
 
+	// Entra first: the workspace trusts its issuers.
+	id, err := startEntra(ctx, o, dir, ca, dataDir, e.settings)
+	if err != nil {
+		return nil, err
+	}
+	e.identity = id
+	e.closers = append(e.closers, id.close)
+	authority := id.emu.Authority(id.tenant)
+	e.services = append(e.services, Service{"Entra ID", authority, "sign in as a demo person below (no password); partner IdP " + id.emu.PartnerIssuer()})
+	e.people = id.people(dir)
+
 	dbx, err := databricks.New(databricks.Config{
 		Directory: dir, CA: ca, Addr: o.DatabricksAddr, DataDir: filepath.Join(dataDir, "workspace"),
+		TenantID:           id.tenant,
+		TrustedIssuers:     databricks.EntraIssuers(id.emu.URL(), id.tenant),
+		FederationPolicies: databricks.PartnerFederationPolicies(dir, id.emu.PartnerIssuer(), ""),
 	})
 	if err != nil {
+		e.close()
 		return nil, fmt.Errorf("workspace emulator: %w", err)
 	}
 	if err := dbx.Start(ctx); err != nil {
+		e.close()
 		return nil, fmt.Errorf("workspace emulator: %w (is the port taken? use --databricks-addr)", err)
 	}
 	e.closers = append(e.closers, func() {
@@ -52,6 +70,7 @@ func startEmulators(ctx context.Context, o Options, dataDir string) (*emulators,
 		_ = dbx.Close(sctx)
 	})
 	e.services = append(e.services, Service{"Databricks workspace", dbx.URL(), fmt.Sprintf("warehouse %s, Genie space %s, governed demo data", databricks.DevWarehouseID, databricks.SalesSpaceID)})
+	e.services = append(e.services, Service{"credential", "-", id.credentialNote})
 
 	for k, v := range map[string]string{
 		"BEHALF_DATABRICKS_HOST": dbx.URL(),

@@ -22,6 +22,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/behalf-dev/behalf/infra/devstack/entra"
 	"github.com/behalf-dev/behalf/shared/funchost"
 )
 
@@ -41,6 +42,9 @@ type Options struct {
 	// DatabricksAddr is where the workspace emulator listens (default
 	// 127.0.0.1:8444).
 	DatabricksAddr string
+	// EntraAddr is where the Entra ID emulator listens (default
+	// 127.0.0.1:8443; ":0" picks a free port).
+	EntraAddr string
 	// Ready, if set, is called once everything is listening.
 	Ready func(*Running)
 }
@@ -48,13 +52,26 @@ type Options struct {
 // Running describes a started stack.
 type Running struct {
 	AppURL string
+	// Authority is the Entra ID emulator's authority for behalf's tenant
+	// (what MSAL is given).
+	Authority string
 	// Services lists what runs where, for the banner and for tests.
 	Services []Service
+	// People are the demo people one can sign in as.
+	People []Person
+	// Entra is the running Entra ID emulator, for tests: its minting
+	// helpers, counters and fault knobs.
+	Entra *entra.Emulator
 }
 
 // Service is one line of the banner.
 type Service struct {
 	Name, URL, Note string
+}
+
+// Person is a demo person in the banner.
+type Person struct {
+	Name, UPN, Role string
 }
 
 // ParseFlags reads `behalf dev` flags.
@@ -65,6 +82,7 @@ func ParseFlags(args []string, stderr io.Writer) (Options, error) {
 	fl.StringVar(&o.Addr, "addr", "127.0.0.1:7071", "address of the function app")
 	fl.StringVar(&o.DataDir, "data-dir", ".devstack", "folder for the dev CA, databases and exports")
 	fl.StringVar(&o.DatabricksAddr, "databricks-addr", "127.0.0.1:8444", "address of the Databricks workspace emulator")
+	fl.StringVar(&o.EntraAddr, "entra-addr", "127.0.0.1:8443", "address of the Entra ID emulator")
 	if err := fl.Parse(args); err != nil {
 		return o, err
 	}
@@ -122,6 +140,10 @@ func Run(ctx context.Context, o Options) error {
 	}
 	appURL := "http://" + l.Addr().String()
 	settings["BEHALF_PUBLIC_URL"] = appURL
+	if err := emus.identity.appStarted(appURL, settings); err != nil {
+		l.Close()
+		return err
+	}
 
 	var wg sync.WaitGroup
 	errc := make(chan error, 2)
@@ -159,7 +181,7 @@ func Run(ctx context.Context, o Options) error {
 		wg.Wait()
 		return errors.Join(err, drain(errc))
 	}
-	running := &Running{AppURL: appURL, Services: append([]Service{
+	running := &Running{AppURL: appURL, Authority: emus.identity.emu.Authority(emus.identity.tenant), People: emus.people, Entra: emus.identity.emu, Services: append([]Service{
 		{"function app", appURL + "/api/health", "every function under " + appURL + "/api/"},
 		{"trigger driver", "-", "delivers queue messages and timer ticks through the invocation protocol"},
 	}, append(emus.services, Service{"data", dataDir, "dev CA (ca.pem), databases, exports"})...)}
@@ -211,5 +233,13 @@ func printBanner(w io.Writer, r *Running) {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", s.Name, s.URL, s.Note)
 	}
 	_ = tw.Flush()
+	if len(r.People) > 0 {
+		fmt.Fprintf(w, "\ndemo people (sign in at %s/api/auth/login, authority %s):\n", r.AppURL, r.Authority)
+		tw = tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
+		for _, p := range r.People {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", p.Name, p.UPN, p.Role)
+		}
+		_ = tw.Flush()
+	}
 	fmt.Fprintf(w, "\ntry: curl %s/api/health\n\n", r.AppURL)
 }
