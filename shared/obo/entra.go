@@ -12,7 +12,6 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/cache"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
 )
@@ -40,9 +39,19 @@ type EntraConfig struct {
 
 // Entra exchanges a person's Entra token for a Databricks token with MSAL
 // Go's confidential client (OBO flow).
+//
+// Each exchange uses a confidential client of its own. MSAL's OBO cache
+// keeps one partition per assertion and never evicts (and its partitioned
+// cache cannot be emptied through a cache accessor), so a long-lived client
+// would grow without bound with the number of people; the bounded Cache in
+// front of this exchanger does the reuse instead. Building a client is
+// cheap: authority discovery is cached per process by MSAL.
 type Entra struct {
-	client confidential.Client
-	scopes []string
+	authority string
+	clientID  string
+	cred      confidential.Credential
+	opts      []confidential.Option
+	scopes    []string
 }
 
 // NewEntra builds the MSAL confidential client.
@@ -54,10 +63,6 @@ func NewEntra(cfg EntraConfig) (*Entra, error) {
 		cfg.Scopes = []string{AzureDatabricksScope}
 	}
 	opts := []confidential.Option{
-		// MSAL's own OBO cache grows by one partition per assertion and
-		// never evicts; this accessor empties it before every use, and the
-		// bounded Cache in front does the reuse instead.
-		confidential.WithCache(discardCache{}),
 		// MSAL_FORCE_REGION in the environment must not redirect us.
 		confidential.WithAzureRegion("DisableMsalForceRegion"),
 	}
@@ -67,30 +72,25 @@ func NewEntra(cfg EntraConfig) (*Entra, error) {
 	if cfg.DisableInstanceDiscovery {
 		opts = append(opts, confidential.WithInstanceDiscovery(false))
 	}
-	c, err := confidential.New(cfg.Authority, cfg.ClientID, cfg.Credential, opts...)
-	if err != nil {
+	// Validate the configuration once, up front.
+	if _, err := confidential.New(cfg.Authority, cfg.ClientID, cfg.Credential, opts...); err != nil {
 		return nil, fmt.Errorf("obo: msal: %w", err)
 	}
-	return &Entra{client: c, scopes: cfg.Scopes}, nil
+	return &Entra{authority: cfg.Authority, clientID: cfg.ClientID, cred: cfg.Credential, opts: opts, scopes: cfg.Scopes}, nil
 }
 
 // Exchange runs the OBO flow for req's assertion.
 func (e *Entra) Exchange(ctx context.Context, req Request) (*Token, error) {
-	res, err := e.client.AcquireTokenOnBehalfOf(ctx, req.Assertion, e.scopes)
+	client, err := confidential.New(e.authority, e.clientID, e.cred, e.opts...)
+	if err != nil {
+		return nil, &Error{Code: CodeMisconfigured, Message: "behalf's MSAL client could not be built", Err: err}
+	}
+	res, err := client.AcquireTokenOnBehalfOf(ctx, req.Assertion, e.scopes)
 	if err != nil {
 		return nil, mapMSALError(err)
 	}
 	return &Token{AccessToken: res.AccessToken, TokenType: "Bearer", ExpiresAt: res.ExpiresOn, Scope: strings.Join(res.GrantedScopes, " "), Mode: ModeEntraOBO}, nil
 }
-
-// discardCache makes MSAL start every call with an empty cache.
-type discardCache struct{}
-
-func (discardCache) Replace(_ context.Context, c cache.Unmarshaler, _ cache.ReplaceHints) error {
-	return c.Unmarshal([]byte("{}"))
-}
-
-func (discardCache) Export(context.Context, cache.Marshaler, cache.ExportHints) error { return nil }
 
 // entraErrorBody is the JSON body of an Entra token error.
 type entraErrorBody struct {
