@@ -128,7 +128,36 @@ func (a *analyzer) run() verdict {
 	if a.broken {
 		a.notRead("unbalanced parentheses")
 	}
+	if a.v.class == ClassRead {
+		a.readGuards()
+	}
 	return a.v
+}
+
+// readGuards applies, to every read whatever its shape, the token checks
+// that do not depend on knowing the statement: a read path that forgot its
+// deny scan still cannot let these through.
+func (a *analyzer) readGuards() {
+	hints := 0
+	for _, t := range a.t {
+		switch {
+		case t.kind == tkDollar:
+			a.notRead("dollar-quoted string outside a function body")
+		case t.kind == tkInvalid:
+			a.notRead("contains characters that Spark does not recognise")
+		case t.kind == tkHintStart:
+			hints++
+		case isOp(t, "*/"):
+			hints--
+		}
+		if hints < 0 {
+			a.notRead("*/ outside a comment or hint")
+			hints = 0
+		}
+	}
+	if hints != 0 {
+		a.notRead("unclosed hint /*+")
+	}
 }
 
 // notRead turns a read verdict into unknown (with reasons) and raises risk.
@@ -231,6 +260,11 @@ func (a *analyzer) query(i int) {
 				// WITH ... INSERT/UPDATE/DELETE/MERGE, or something unknown.
 				a.dispatch(body)
 				a.sources(i, body)
+				if a.v.class == ClassRead {
+					// WITH ... SHOW / DESCRIBE / SET: not a query, so not
+					// a shape known to be read-only.
+					a.notRead("WITH is followed by %s, not by a query", a.kw(body))
+				}
 				return
 			}
 		}
@@ -242,6 +276,9 @@ func (a *analyzer) query(i int) {
 	}
 	a.v.class = ClassRead
 	a.v.because("read-only query")
+	if a.kw(body) == "TABLE" {
+		a.addSource(body + 1)
+	}
 	a.sources(i, len(a.t))
 	a.denyScan(i)
 }
@@ -250,6 +287,13 @@ func (a *analyzer) query(i int) {
 func (a *analyzer) show(i int) {
 	a.v.class = ClassRead
 	a.v.because("SHOW only displays metadata")
+	// The word after SHOW may be CREATE (SHOW CREATE TABLE) or GRANT
+	// (SHOW GRANT ON ...); everything else gets the deny scan.
+	from := i + 1
+	if k := a.kw(i + 1); k == "CREATE" || k == "GRANT" {
+		from = i + 2
+	}
+	a.denyScan(from)
 	j := i + 1
 	switch {
 	case a.kw(j) == "CREATE" && a.kw(j+1) == "TABLE":
@@ -287,8 +331,11 @@ func (a *analyzer) describe(i int) {
 }
 
 // explain: Spark plans but does not run the explained statement. EXPLAIN of
-// a read is a read; EXPLAIN of anything else is treated as that statement
-// (with low risk), because being wrong about "not run" would be costly.
+// a read is a read; EXPLAIN of anything else is treated as that statement,
+// with its class and risk, because being wrong about "not run" would be
+// costly: EXPLAIN of EXECUTE IMMEDIATE, CALL or a script depends on how
+// each Spark version analyses them, and a low risk here would let
+// "EXPLAIN <a DROP>" skip the four-eyes policy that the DROP needs.
 func (a *analyzer) explain(i int) {
 	j := a.skip(i+1, "EXTENDED", "CODEGEN", "COST", "FORMATTED", "LOGICAL")
 	if j >= len(a.t) {
@@ -319,8 +366,8 @@ func (a *analyzer) wrapped(i, j int, what string) {
 		return
 	}
 	a.v.class = inner.class
-	a.v.risk = RiskLow
-	a.v.because("%s of a %s statement: Spark only plans it, but it is not let through without a confirmation", what, inner.class)
+	a.v.raise(inner.risk)
+	a.v.because("%s of a %s statement: Spark only plans it, but it gets the same approval as the statement itself", what, inner.class)
 	for _, r := range inner.reasons {
 		a.v.because("%s", r)
 	}
@@ -334,6 +381,7 @@ func (a *analyzer) list(i int) {
 	case "JAR", "JARS", "FILE", "FILES", "ARCHIVE", "ARCHIVES":
 		a.v.class = ClassRead
 		a.v.because("LIST only displays session resources")
+		a.denyScan(i + 2)
 		return
 	}
 	if j < len(a.t) && a.t[j].kind == tkString {

@@ -167,6 +167,9 @@ func (c *Classifier) applyTextFindings(v *verdict, sql string, lx *lexed) {
 	if strings.Contains(sql, "${") {
 		notes = append(notes, "contains ${...}, which Spark substitutes from configuration and environment variables before parsing, even inside strings and comments")
 	}
+	if hasControl(sql) {
+		notes = append(notes, "contains a control character (NUL, escape, ...): tools that stop at NUL or interpret escapes would show or run something else")
+	}
 	if len(notes) == 0 {
 		return
 	}
@@ -176,4 +179,18 @@ func (c *Classifier) applyTextFindings(v *verdict, sql string, lx *lexed) {
 	}
 	v.risk = max(v.risk, RiskHigh)
 	v.reasons = append(v.reasons, notes...)
+}
+
+// hasControl reports C0 control characters other than the blanks Spark
+// skips (tab, newline, carriage return, form feed, vertical tab), and DEL,
+// anywhere in the text, strings and comments included. They have no place
+// in a statement a person wrote.
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < ' ' && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != '\v') || c == 0x7f {
+			return true
+		}
+	}
+	return false
 }

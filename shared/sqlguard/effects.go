@@ -20,9 +20,9 @@ const (
 )
 
 // unsafeFunctions are built-ins with side effects or external reach. Names
-// are matched on the last part of a (possibly qualified or backticked) name,
-// so system.builtin.reflect and `reflect` are caught too. Functions whose
-// name starts with ai_ call model serving endpoints and are handled apart.
+// are matched on the last part of a (possibly qualified, backticked or
+// double-quoted) name, so system.builtin.reflect, `reflect` and "reflect"
+// are caught too.
 var unsafeFunctions = map[string]unsafeFunction{
 	"reflect":             {RiskCritical, whyReflect},
 	"java_method":         {RiskCritical, whyReflect},
@@ -47,6 +47,38 @@ var unsafeFunctions = map[string]unsafeFunction{
 	"to_avro":             {RiskHigh, whyRegistry},
 	"from_protobuf":       {RiskHigh, whyRegistry},
 	"to_protobuf":         {RiskHigh, whyRegistry},
+	"cloud_files":         {RiskHigh, whySource},
+	"vector_search":       {RiskHigh, "queries a vector search index through a model serving endpoint"},
+}
+
+// unsafePrefixes catch whole families, including members added to
+// Databricks after this list was written: every read_* reader is a
+// connector to files or streams, every http_* function makes requests, and
+// every ai_* function calls a model serving endpoint.
+var unsafePrefixes = []struct {
+	prefix string
+	unsafeFunction
+}{
+	{"read_", unsafeFunction{RiskHigh, whySource}},
+	{"http_", unsafeFunction{RiskCritical, whyExternal}},
+	{"ai_", unsafeFunction{RiskHigh, "sends data to a model serving endpoint (possibly an external provider)"}},
+}
+
+// lookupUnsafe finds name (lower case, unqualified) in the lists above. The
+// try_ variant of a function (try_reflect, try_secret, ...) has the same
+// effects as the function.
+func lookupUnsafe(name string) (unsafeFunction, bool) {
+	for _, n := range []string{name, strings.TrimPrefix(name, "try_")} {
+		if f, ok := unsafeFunctions[n]; ok {
+			return f, true
+		}
+		for _, p := range unsafePrefixes {
+			if strings.HasPrefix(n, p.prefix) {
+				return p.unsafeFunction, true
+			}
+		}
+	}
+	return unsafeFunction{}, false
 }
 
 // effects scans the whole statement for calls and constructs with side
@@ -59,7 +91,11 @@ func (a *analyzer) effects() {
 		case isOp(t, "("):
 			a.checkCall(k)
 		case t.kind != tkWord:
-		case t.up == "USING" && !execute && k+1 < len(a.t) && (a.t[k+1].kind == tkString || a.t[k+1].kind == tkDollar):
+		case t.up == "USING" && !execute && k+1 < len(a.t) && (a.t[k+1].kind == tkString || a.t[k+1].kind == tkDollar ||
+			a.op(k+1, ":") || a.op(k+1, "?")):
+			// A string (or a parameter marker standing for one) after USING
+			// is the command of a script transformation; no other clause
+			// takes a string there.
 			a.unsafe(RiskCritical, "script transformation (TRANSFORM/MAP/REDUCE ... USING 'command') runs an external command")
 		case t.up == "TRANSFORM" && a.op(k+1, "("):
 			switch a.kw(a.after(k + 1)) {
@@ -98,8 +134,17 @@ func (a *analyzer) checkCall(k int) {
 		name = strings.ToLower(a.text(p))
 	case tkQuoted:
 		name = strings.ToLower(unquoteIdent(a.text(p)))
+	case tkString:
+		// "reflect"(...) is a call of reflect when the session uses
+		// spark.sql.ansi.doubleQuotedIdentifiers; in any other mode a
+		// string before '(' does not parse, so checking it costs nothing.
+		name = strings.ToLower(unquote(a.text(p)))
 	default:
 		return
+	}
+	// `system.builtin.reflect` in one pair of backticks is the same name.
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		name = name[i+1:]
 	}
 	a.checkFunctionName(name)
 }
@@ -111,12 +156,8 @@ func (a *analyzer) checkFunctionName(name string) {
 			return
 		}
 	}
-	if f, ok := unsafeFunctions[name]; ok {
+	if f, ok := lookupUnsafe(name); ok {
 		a.unsafe(f.risk, "calls %s(), which %s", name, f.why)
-		return
-	}
-	if strings.HasPrefix(name, "ai_") {
-		a.unsafe(RiskHigh, "calls %s(), which sends data to a model serving endpoint (possibly an external provider)", name)
 		return
 	}
 	if a.c.unsafeFuncs[name] {
@@ -133,6 +174,11 @@ func (a *analyzer) identifierClause(k int) {
 		lit := a.text(k + 1)
 		if strings.IndexByte(lit, '\\') >= 0 {
 			a.unsafe(RiskHigh, "IDENTIFIER(...) with escapes in its name")
+		}
+		// IDENTIFIER('json.`file:///etc/x`') names a path just like the
+		// unquoted form does.
+		for _, part := range nameParts(unquote(lit)) {
+			a.checkPath(part)
 		}
 		return
 	}
@@ -181,6 +227,12 @@ func (a *analyzer) denyScan(i int) {
 			}
 		case tkQuoted:
 			a.checkPath(unquoteIdent(a.text(k)))
+		case tkString:
+			// json."file:///x" names a path when double quotes make
+			// identifiers (spark.sql.ansi.doubleQuotedIdentifiers).
+			if a.op(k-1, ".") {
+				a.checkPath(unquote(a.text(k)))
+			}
 		case tkWord:
 			if strings.Contains(a.text(k), "://") {
 				a.checkPath(a.text(k))
@@ -200,7 +252,7 @@ func (a *analyzer) denyScan(i int) {
 // pipe operator: part of a dotted name, REPLACE(...) the string function,
 // or |> SET / |> DROP which only change the query's columns.
 func (a *analyzer) excused(k int) bool {
-	if a.op(k-1, ".") || a.op(k+1, ".") {
+	if (a.op(k-1, ".") && a.isNamePart(k-2)) || (a.op(k+1, ".") && a.isNamePart(k+2)) {
 		return true
 	}
 	switch a.t[k].up {
@@ -210,6 +262,36 @@ func (a *analyzer) excused(k int) bool {
 		return a.op(k+1, "(")
 	}
 	return false
+}
+
+// isNamePart reports a word or `quoted` identifier at i.
+func (a *analyzer) isNamePart(i int) bool {
+	return i >= 0 && i < len(a.t) && (a.t[i].kind == tkWord || a.t[i].kind == tkQuoted)
+}
+
+// nameParts splits a multi-part name as written inside IDENTIFIER('...'):
+// parts separated by dots, each possibly in backticks (a doubled backtick
+// stands for one).
+func nameParts(s string) []string {
+	var parts []string
+	var b strings.Builder
+	quoted := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '`' && quoted && i+1 < len(s) && s[i+1] == '`':
+			b.WriteByte('`')
+			i++
+		case c == '`':
+			quoted = !quoted
+		case c == '.' && !quoted:
+			parts = append(parts, b.String())
+			b.Reset()
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return append(parts, b.String())
 }
 
 // cloudSchemes are storage schemes governed by Unity Catalog external
@@ -229,6 +311,12 @@ func (a *analyzer) checkPath(p string) {
 	scheme := strings.ToLower(p[:colon])
 	for i := 0; i < len(scheme); i++ {
 		c := scheme[i]
+		if c >= utf8.RuneSelf {
+			// Not a scheme Hadoop accepts, but a look-alike of one
+			// ("ｈttp:") is never innocent.
+			a.unsafe(RiskHigh, "path %q starts with a scheme written in non-ASCII characters (look-alike characters)", p)
+			return
+		}
 		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '.' || c == '-') {
 			return
 		}

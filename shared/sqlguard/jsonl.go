@@ -10,9 +10,20 @@ import (
 	"io"
 )
 
-// MaxJSONLineBytes bounds one input line of ClassifyJSONLines. Longer lines
-// are answered with an error line and skipped.
+// MaxJSONLineBytes bounds one input line of ClassifyJSONLines, whatever the
+// classifier's MaxLength. Longer lines are answered with an error line and
+// skipped without being held in memory.
 const MaxJSONLineBytes = 8 << 20
+
+// lineLimit is the longest input line worth decoding for c: a JSON string
+// takes at most 6 bytes per byte of SQL (\u0000), plus room for the object
+// around it. Anything longer holds a statement over the limit anyway.
+func (c *Classifier) lineLimit() int {
+	if c.maxLen >= MaxJSONLineBytes/6 {
+		return MaxJSONLineBytes
+	}
+	return 6*c.maxLen + 4096
+}
 
 // jsonRequest is one input line: {"sql": "...", "id": ...}. The id, if any,
 // is echoed so that outputs can be matched to inputs.
@@ -38,9 +49,10 @@ type jsonResponse struct {
 // writes one JSON line per input line to out, in input order:
 // {"read_only", "class", "statements", "tables", "risk", "policy",
 // "reasons"?, "error"?}. A bad line (invalid JSON, no "sql", too long, a
-// statement that cannot be classified) gets an output line with read_only
-// false and an error, and processing goes on. Blank lines are skipped. The
-// returned error is for reading, writing or ctx only.
+// statement that cannot be classified, blank) gets an output line with
+// read_only false and an error, and processing goes on, so that output line
+// n always answers input line n. The returned error is for reading,
+// writing or ctx only.
 func ClassifyJSONLines(ctx context.Context, c *Classifier, in io.Reader, out io.Writer) error {
 	if c == nil {
 		return errors.New("sqlguard: ClassifyJSONLines needs a Classifier")
@@ -64,12 +76,15 @@ func ClassifyJSONLines(ctx context.Context, c *Classifier, in io.Reader, out io.
 		}
 		var tooLong bool
 		var readErr error
-		buf, tooLong, readErr = readLine(br, buf[:0], MaxJSONLineBytes)
+		var eol bool
+		buf, tooLong, eol, readErr = readLine(br, buf[:0], c.lineLimit())
 		if readErr != nil && !errors.Is(readErr, io.EOF) {
 			_ = bw.Flush()
 			return fmt.Errorf("sqlguard: reading line %d: %w", lineNo, readErr)
 		}
-		if tooLong || len(bytes.TrimSpace(buf)) > 0 {
+		// At the end of the input, only a line that has something in it
+		// counts: "a\nb\n" is two lines, not three.
+		if eol || tooLong || len(buf) > 0 {
 			if err := enc.Encode(c.classifyLine(buf, tooLong, lineNo)); err != nil {
 				return fmt.Errorf("sqlguard: writing result for line %d: %w", lineNo, err)
 			}
@@ -84,9 +99,10 @@ func ClassifyJSONLines(ctx context.Context, c *Classifier, in io.Reader, out io.
 	return nil
 }
 
-// readLine appends the next line (without its line ending) to buf. Beyond
-// max bytes the rest of the line is read and dropped, and tooLong is set.
-func readLine(br *bufio.Reader, buf []byte, max int) (line []byte, tooLong bool, err error) {
+// readLine appends the next line (without its line ending) to buf; eol
+// says the line ended with a newline (rather than the input). Beyond max
+// bytes the rest of the line is read and dropped, and tooLong is set.
+func readLine(br *bufio.Reader, buf []byte, max int) (line []byte, tooLong, eol bool, err error) {
 	for {
 		chunk, err := br.ReadSlice('\n')
 		if !tooLong {
@@ -100,12 +116,12 @@ func readLine(br *bufio.Reader, buf []byte, max int) (line []byte, tooLong bool,
 		if errors.Is(err, bufio.ErrBufferFull) {
 			continue
 		}
-		buf = bytes.TrimSuffix(buf, []byte("\n"))
-		buf = bytes.TrimSuffix(buf, []byte("\r"))
-		if err == nil && len(chunk) == 0 {
-			err = io.EOF
+		eol = err == nil
+		if eol && !tooLong {
+			buf = bytes.TrimSuffix(buf, []byte("\n"))
+			buf = bytes.TrimSuffix(buf, []byte("\r"))
 		}
-		return buf, tooLong, err
+		return buf, tooLong, eol, err
 	}
 }
 
@@ -118,7 +134,10 @@ func (c *Classifier) classifyLine(line []byte, tooLong bool, lineNo int) jsonRes
 		}
 	}
 	if tooLong {
-		return fail("line longer than %d bytes", MaxJSONLineBytes)
+		return fail("line longer than %d bytes", c.lineLimit())
+	}
+	if len(bytes.TrimSpace(line)) == 0 {
+		return fail(`blank line; expected {"sql": "..."}`)
 	}
 	var req jsonRequest
 	if err := json.Unmarshal(line, &req); err != nil {

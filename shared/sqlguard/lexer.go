@@ -57,7 +57,15 @@ type lexed struct {
 	unrecognised bool
 }
 
+// maxSuspicious bounds the findings kept: one is enough to refuse a read,
+// and hostile input must not make the list (or its de-duplication) grow
+// with the input.
+const maxSuspicious = 8
+
 func (l *lexed) suspect(format string, args ...any) {
+	if len(l.suspicious) >= maxSuspicious {
+		return
+	}
 	msg := fmt.Sprintf(format, args...)
 	for _, s := range l.suspicious {
 		if s == msg {
@@ -70,6 +78,21 @@ func (l *lexed) suspect(format string, args ...any) {
 // lex splits s into tokens, dropping whitespace and comments. It fails on
 // unterminated strings, identifiers and comments and on invalid UTF-8.
 func lex(s string, opt lexOptions) (*lexed, error) {
+	// Invalid UTF-8 is refused wherever it is, strings and comments
+	// included: decoders disagree on how to repair it (Go's JSON and the
+	// JVM each substitute U+FFFD in their own way), so no two readers are
+	// sure to see the same text.
+	if !utf8.ValidString(s) {
+		off := 0
+		for off < len(s) {
+			r, size := utf8.DecodeRuneInString(s[off:])
+			if r == utf8.RuneError && size == 1 {
+				break
+			}
+			off += size
+		}
+		return nil, &SyntaxError{Offset: off, Msg: "invalid UTF-8"}
+	}
 	out := &lexed{toks: make([]token, 0, len(s)/4+1)}
 	i := 0
 	for i < len(s) {
@@ -170,19 +193,6 @@ func (l *lexed) invalid(s string, i, size int) {
 	if r >= utf8.RuneSelf || r < ' ' || r == 0x7f {
 		l.suspect("invisible or unrecognised character %s outside a string literal", runeName(r))
 	}
-}
-
-func runeName(r rune) string {
-	return fmt.Sprintf("U+%04X", r)
-}
-
-// isSparkSpace is Spark's WS rule beyond ASCII.
-func isSparkSpace(r rune) bool {
-	switch r {
-	case 0x00A0, 0x1680, 0x2028, 0x202F, 0x205F, 0x3000:
-		return true
-	}
-	return r >= 0x2000 && r <= 0x200A
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
@@ -555,50 +565,4 @@ func opLen(s string, i int) int {
 		return 1
 	}
 	return 0
-}
-
-// Characters that hide text or change how it is displayed.
-
-func isBidiControl(r rune) bool {
-	return (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069) || r == 0x200E || r == 0x200F || r == 0x061C
-}
-
-func noteBidiRune(r rune, out *lexed) {
-	if isBidiControl(r) {
-		out.suspect("bidirectional control character %s can make the text display differently from how it runs", runeName(r))
-	}
-}
-
-func noteBidi(s string, out *lexed) {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			for _, r := range s[i:] {
-				noteBidiRune(r, out)
-			}
-			return
-		}
-	}
-}
-
-// noteInvisible flags invisible (format) characters inside a quoted name.
-func noteInvisible(s, what string, out *lexed) {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			for _, r := range s[i:] {
-				if isInvisible(r) {
-					out.suspect("invisible character %s inside a quoted %s", runeName(r), what)
-				}
-			}
-			return
-		}
-		if s[i] < ' ' || s[i] == 0x7f {
-			out.suspect("control character inside a quoted %s", what)
-		}
-	}
-}
-
-// isInvisible reports characters that render as nothing (zero-width spaces
-// and joiners, BOM, fillers, variation selectors, tags, controls).
-func isInvisible(r rune) bool {
-	return unicode.In(r, unicode.Cf, unicode.Cc, unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector)
 }

@@ -1,7 +1,5 @@
 package sqlguard
 
-import "strings"
-
 // stmt is one statement: its tokens (without the separating semicolons) and
 // the byte range of its text.
 type stmt struct {
@@ -45,7 +43,9 @@ func isCompoundStart(t []token) bool {
 // opened at or after toks[i], or len(toks) if it is never closed. BEGIN and
 // CASE open (a CASE expression and a CASE statement both close with END);
 // "END IF", "END WHILE", "END LOOP", "END REPEAT" and "END FOR" close
-// constructs whose openers are not counted, so they are skipped.
+// constructs whose openers are not counted, so they are skipped. "END CASE"
+// closes a CASE statement, whose CASE was counted: the END counts, and the
+// CASE after it must not open anything.
 func compoundEnd(toks []token, i int) int {
 	depth := 0
 	for ; i < len(toks); i++ {
@@ -62,6 +62,8 @@ func compoundEnd(toks []token, i int) int {
 				case "IF", "WHILE", "LOOP", "REPEAT", "FOR":
 					i++
 					continue
+				case "CASE":
+					i++ // END CASE: closes the CASE counted above
 				}
 			}
 			depth--
@@ -85,7 +87,10 @@ func Split(sql string) ([]string, error) {
 	parts := splitTokens(lx.toks)
 	out := make([]string, 0, len(parts))
 	for _, p := range parts {
-		out = append(out, strings.TrimSpace(sql[p.start:p.end]))
+		// From the first token to the last: no blanks to trim (and
+		// strings.TrimSpace would also eat characters that Spark does
+		// not skip, such as U+2029).
+		out = append(out, sql[p.start:p.end])
 	}
 	return out, nil
 }

@@ -1,5 +1,7 @@
 package sqlguard
 
+import "strings"
+
 // Statements that are not reads: their class, risk and targets.
 
 // findTop returns the first index >= from of word at parenthesis depth 0,
@@ -90,56 +92,6 @@ func (a *analyzer) write(i int) {
 		a.set(ClassWrite, RiskHigh, "REPLACE INTO replaces rows")
 	}
 	a.sources(i, len(a.t))
-}
-
-// whereRisk: UPDATE and DELETE without a WHERE (or with one that is always
-// true) change every row.
-func (a *analyzer) whereRisk(i int, what, verb string) {
-	w := a.findTop(i, "WHERE")
-	switch {
-	case w < 0:
-		a.set(ClassWrite, RiskHigh, "%s without WHERE %s every row", what, verb)
-	case a.alwaysTrue(w+1, len(a.t)):
-		a.set(ClassWrite, RiskHigh, "%s with an always-true WHERE %s every row", what, verb)
-	default:
-		a.set(ClassWrite, RiskMedium, "%s with WHERE %s the rows it matches", what, verb)
-	}
-}
-
-// alwaysTrue recognises the common tautologies (TRUE, NOT FALSE, 1 = 1,
-// x = x) as a whole condition or as one side of a top-level OR.
-func (a *analyzer) alwaysTrue(from, to int) bool {
-	start := from
-	for k := from; k <= to; k++ {
-		if k < to && a.op(k, "(") {
-			k = a.after(k) - 1
-			continue
-		}
-		if k == to || a.kw(k) == "OR" {
-			if a.trivial(start, k) {
-				return true
-			}
-			start = k + 1
-		}
-	}
-	return false
-}
-
-func (a *analyzer) trivial(from, to int) bool {
-	for to-from >= 2 && a.op(from, "(") && a.match[from] == to-1 {
-		from, to = from+1, to-1
-	}
-	switch to - from {
-	case 1:
-		return a.kw(from) == "TRUE"
-	case 2:
-		return a.kw(from) == "NOT" && a.kw(from+1) == "FALSE"
-	case 3:
-		eq := a.op(from+1, "=") || a.op(from+1, "==") || a.op(from+1, "<=>")
-		l, r := a.t[from], a.t[from+2]
-		return eq && l.kind == r.kind && l.kind != tkOp && a.text(from) == a.text(from+2)
-	}
-	return false
 }
 
 func (a *analyzer) ddl(i int) {
@@ -243,20 +195,50 @@ func (a *analyzer) create(i int) {
 	}
 	j = a.skip(j+1, "IF", "NOT", "EXISTS")
 	a.addTarget(j)
+	if k := a.findTop(j, "CLONE"); k >= 0 {
+		a.addSource(k + 1) // CREATE TABLE c [SHALLOW|DEEP] CLONE source
+	}
 	switch {
 	case obj == "FUNCTION" && a.usingCode(i):
 		a.set(ClassDDL, RiskCritical, "CREATE FUNCTION ... USING JAR/FILE/ARCHIVE loads external code")
+	case obj == "FUNCTION" && a.classBinding(i) && !a.has(i, "LANGUAGE"):
+		// CREATE [TEMPORARY] FUNCTION f AS 'org.apache...GenericUDFReflect'
+		// binds any JVM class on the classpath, reflect() included.
+		a.set(ClassDDL, RiskCritical, "CREATE FUNCTION ... AS 'class' binds a Java class, which can run arbitrary code")
 	case obj == "FUNCTION" && a.has(i, "LANGUAGE") && !a.has(i, "SQL"):
 		a.set(ClassDDL, RiskHigh, "CREATE FUNCTION defines code in another language")
 	case obj == "CONNECTION" || obj == "CREDENTIAL" || obj == "LOCATION" || obj == "STORAGE":
 		a.set(ClassDDL, RiskHigh, "CREATE %s gives access to an external system", obj)
 	case replace && obj == "TABLE":
 		a.set(ClassDDL, RiskHigh, "CREATE OR REPLACE TABLE replaces an existing table and its data")
+	case obj == "POLICY" || a.governance(j):
+		a.set(ClassDDL, RiskHigh, "CREATE with a row filter, column mask or policy changes what people can see")
 	case temp:
 		a.set(ClassDDL, RiskLow, "CREATE TEMPORARY %s lasts for the session", obj)
 	default:
 		a.set(ClassDDL, RiskMedium, "CREATE %s", obj)
 	}
+}
+
+// classBinding reports a top-level AS followed by a string: the class name
+// of a Hive/Java function.
+func (a *analyzer) classBinding(i int) bool {
+	k := a.findTop(i, "AS")
+	return k >= 0 && k+1 < len(a.t) && a.t[k+1].kind == tkString
+}
+
+// governance reports clauses that change who sees what: row filters,
+// column masks and ABAC policies.
+func (a *analyzer) governance(from int) bool {
+	for k := from; k+1 < len(a.t); k++ {
+		switch {
+		case a.kw(k) == "ROW" && a.kw(k+1) == "FILTER",
+			(a.kw(k) == "MASK" || a.kw(k) == "POLICY") && !a.op(k+1, "(") && !a.op(k-1, "."):
+			// (mask(...) the function is not a column mask)
+			return true
+		}
+	}
+	return false
 }
 
 // usingCode reports USING JAR|FILE|ARCHIVE (external code for a function).
@@ -282,6 +264,8 @@ func (a *analyzer) alter(i int) {
 		a.set(ClassDDL, RiskHigh, "ALTER ... REPLACE COLUMNS removes columns")
 	case a.has(j, "OWNER"):
 		a.set(ClassDDL, RiskHigh, "ALTER ... OWNER changes who controls the object")
+	case a.governance(i):
+		a.set(ClassDDL, RiskHigh, "ALTER ... ROW FILTER / MASK / POLICY changes what people can see")
 	default:
 		a.set(ClassDDL, RiskMedium, "ALTER changes an object's definition")
 	}
@@ -394,6 +378,15 @@ func (a *analyzer) execute(i int) {
 	if err != nil {
 		a.set(ClassUnknown, RiskHigh, "EXECUTE IMMEDIATE of SQL text that cannot be classified: %v", err)
 		return
+	}
+	if lit := a.text(j); lit[0] != 'r' && lit[0] != 'R' && strings.IndexByte(lit, '\\') >= 0 {
+		// With spark.sql.parser.escapedStringLiterals, Spark runs the
+		// text as written, backslashes and all; that reading must be no
+		// worse. (If it does not parse, Spark would not run it either.)
+		if alt, _, altErr := a.c.judge(lit[1:len(lit)-1], a.nesting+1); altErr == nil &&
+			(alt.risk > inner.risk || (inner.class == ClassRead && alt.class != ClassRead)) {
+			inner = alt
+		}
 	}
 	a.v.targets = append(a.v.targets, inner.targets...)
 	a.v.sources = append(a.v.sources, inner.sources...)

@@ -227,7 +227,10 @@ func (a *analyzer) tableRefs(j, to int) {
 		}
 		j = next
 		for {
-			if j >= to || refStop[a.kw(j)] || a.t[j].kind == tkSemi || a.op(j, ")") || a.op(j, "|>") {
+			// FROM ends the reference too (FROM t FROM u is not Spark, but
+			// without this stop every FROM would rescan the rest of the
+			// statement, quadratic work for hostile input).
+			if j >= to || refStop[a.kw(j)] || a.kw(j) == "FROM" || a.t[j].kind == tkSemi || a.op(j, ")") || a.op(j, "|>") {
 				return
 			}
 			if a.op(j, "(") {
