@@ -75,7 +75,11 @@ type Delivery interface {
 
 // Session is an exclusively locked session of a session-enabled queue.
 // Only one holder at a time; the lock expires unless renewed, and Close
-// releases it (abandoning unsettled messages).
+// releases it. Unsettled messages are released with it and delivered
+// again; as in Service Bus, a release by Close does not count as a
+// delivery, while a lapsed session lock does (abandon explicitly to count
+// a failed attempt). Messages of a session are locked by the session lock:
+// RenewLock on one of them renews the session.
 type Session interface {
 	ID() string
 	// State returns the session state (nil when never set).
@@ -124,4 +128,10 @@ var (
 	// ErrInvalidMessage: a message the queue cannot take (too large, a
 	// session id on a queue without sessions or none on one with them).
 	ErrInvalidMessage = errors.New("queue: invalid message")
+	// ErrInvalidArgument: a bad argument other than a message (a receive
+	// count or wait out of bounds, an empty session id, an oversized
+	// session state, Receive on a session queue).
+	ErrInvalidArgument = errors.New("queue: invalid argument")
+	// ErrClosed: the namespace (or the session) was closed.
+	ErrClosed = errors.New("queue: closed")
 )
