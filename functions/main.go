@@ -31,21 +31,31 @@ const usage = `behalf — Databricks on behalf of the signed-in person
 
 Usage:
   behalf serve            serve every function (Azure Functions custom handler / standalone)
+  behalf lambda           run as an AWS Lambda function (also: started with no arguments inside Lambda)
   behalf dev              run the whole product offline with emulators (make run)
   behalf config check     print every setting, what is missing and what is wrong
+  behalf sql classify     classify SQL read from stdin as JSON Lines {"sql": "..."}
+  behalf audit verify     check the audit hash chain: --store <sqlite file> or --export <folder or manifest>
   behalf version          print the version
 `
 
 // run dispatches a subcommand and returns the exit status.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup func(string) (string, bool)) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return 2
+		// Installed as a Lambda bootstrap, the binary is started bare.
+		if v, ok := lookup(lambdaRuntimeAPI); ok && v != "" {
+			args = []string{"lambda"}
+		} else {
+			fmt.Fprint(stderr, usage)
+			return 2
+		}
 	}
 	var err error
 	switch args[0] {
 	case "serve":
 		err = cmdServe(ctx, args[1:], stdout, lookup)
+	case "lambda":
+		err = cmdLambda(ctx, args[1:], stdout, lookup)
 	case "dev":
 		err = cmdDev(ctx, args[1:], stdout, stderr, lookup)
 	case "config":
@@ -54,6 +64,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup fu
 			break
 		}
 		return cmdConfigCheck(stdout, lookup)
+	case "sql":
+		err = cmdSQL(ctx, args[1:], os.Stdin, stdout, stderr)
+	case "audit":
+		err = cmdAudit(ctx, args[1:], stdout, stderr, lookup)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "behalf %s\n", version)
 	case "help", "--help", "-h":

@@ -1,7 +1,10 @@
 // Command package builds the deployable artefacts: the Azure Functions zip
 // (host.json at the root, one folder per function with its function.json,
-// and the linux/amd64 behalf binary with its executable bit kept). Zips are
-// written from Go so the Unix mode survives on any build machine.
+// and the linux/amd64 behalf binary with its executable bit kept) and the
+// AWS Lambda zip (the same program as bootstrap, built with the
+// lambda.norpc tag for provided.al2023; its function.json files are
+// embedded in the binary). Zips are written from Go so the Unix mode
+// survives on any build machine.
 package main
 
 import (
@@ -22,8 +25,13 @@ func main() {
 	out := flag.String("out", "dist", "output folder")
 	version := flag.String("version", "dev", "version stamped into the binary")
 	root := flag.String("root", ".", "repository root")
+	lambdaArch := flag.String("lambda-arch", LambdaArch, "GOARCH of the Lambda bootstrap (arm64 or amd64; must match the SAM template's Architectures)")
 	flag.Parse()
 	if err := run(*root, *out, *version); err != nil {
+		fmt.Fprintln(os.Stderr, "package:", err)
+		os.Exit(1)
+	}
+	if err := runLambda(*root, *out, *version, *lambdaArch); err != nil {
 		fmt.Fprintln(os.Stderr, "package:", err)
 		os.Exit(1)
 	}
