@@ -18,6 +18,7 @@ import (
 type Config struct {
 	Identity        Identity
 	Genie           Genie
+	Audit           Audit
 	SQL             SQL
 	Queue           Queue
 	Port            int
@@ -117,6 +118,7 @@ func crossChecks(cfg *Config) Problems {
 	if id.Exchange == "federation" && len(id.FederationIssuers) == 0 {
 		p = append(p, Problem{"BEHALF_FEDERATION_ISSUERS", "is required when BEHALF_EXCHANGE=federation"})
 	}
+	p = append(p, auditChecks(cfg)...)
 	return p
 }
 

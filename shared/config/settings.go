@@ -12,7 +12,7 @@ import (
 // Settings returns every setting behalf reads, in documentation order.
 // Add new settings here: README.md's table is generated from this list.
 func Settings() []Setting {
-	return slices.Concat(serverSettings(), identitySettings(), genieSettings(), sqlSettings(), queueSettings())
+	return slices.Concat(serverSettings(), identitySettings(), genieSettings(), sqlSettings(), queueSettings(), auditSettings())
 }
 
 func serverSettings() []Setting {

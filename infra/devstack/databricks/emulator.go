@@ -369,6 +369,7 @@ func (e *Emulator) routes() http.Handler {
 	api("POST "+msg+"/feedback", EndpointGenieOther, e.handleFeedback)
 
 	api("GET /api/2.0/preview/scim/v2/Me", EndpointSCIMMe, e.handleMe)
+	e.fileRoutes(api)
 
 	mux.HandleFunc("POST /oidc/v1/token", e.instrument(EndpointOIDCToken, e.handleToken))
 	mux.HandleFunc("GET /oidc/.well-known/oauth-authorization-server", e.instrument(EndpointDiscovery, e.handleOAuthDiscovery))
