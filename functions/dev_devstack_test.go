@@ -20,7 +20,7 @@ func TestDevStackServesHealth(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"dev", "--addr", "127.0.0.1:" + strconv.Itoa(port), "--data-dir", t.TempDir(), "--databricks-addr", "127.0.0.1:0", "--entra-addr", "127.0.0.1:0"}, out, out, func(string) (string, bool) { return "", false })
+		done <- run(ctx, []string{"dev", "--addr", "127.0.0.1:" + strconv.Itoa(port), "--data-dir", t.TempDir(), "--databricks-addr", "127.0.0.1:0", "--entra-addr", "127.0.0.1:0", "--teams-addr", "127.0.0.1:0"}, out, out, func(string) (string, bool) { return "", false })
 	}()
 	defer func() {
 		cancel()

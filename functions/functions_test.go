@@ -164,7 +164,7 @@ func TestSchemaRefusesInvalidBindings(t *testing.T) {
 }
 
 func TestEveryFolderHasAHandlerAndViceVersa(t *testing.T) {
-	cfg, err := config.Load(func(string) (string, bool) { return "", false })
+	cfg, err := config.Load(lookupIn(withTempStores(t, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/behalf-dev/behalf/shared/config"
 	"github.com/behalf-dev/behalf/shared/funchost"
 	"github.com/behalf-dev/behalf/shared/lambdahost"
-	"github.com/behalf-dev/behalf/shared/queue/servicebus"
 )
 
 // lambdaRuntimeAPI is set by AWS Lambda in every function's environment;
@@ -82,20 +81,20 @@ func newLambdaHandler(ctx context.Context, lookup func(string) (string, bool), s
 	if err != nil {
 		return fail(err)
 	}
-	q, err := lambdaQueue(cfg.Queue, log)
-	if err != nil {
+	if err := lambdaQueue(cfg.Queue, log); err != nil {
 		return fail(err)
-	}
-	if q != nil {
-		a.closers = append(a.closers, q.Close)
 	}
 	hc := lambdahost.Config{
 		HTTP: hh, Functions: fns, Triggers: a.host.TriggerFunctions(),
 		Lookup: settingOrDefault(lookup),
+		// Lambda freezes the process between invocations: buffered audit
+		// events are sent before each answer.
+		Flush:  a.audit.Flush,
 		Logger: log,
 	}
-	if q != nil {
-		hc.Queue = q
+	if cfg.Queue.Kind == "servicebus" {
+		// Scheduled drains receive from the app's own namespace.
+		hc.Queue = a.queues
 	}
 	h, err := lambdahost.New(hc)
 	if err != nil {
@@ -105,23 +104,19 @@ func newLambdaHandler(ctx context.Context, lookup func(string) (string, bool), s
 	return h, a.close, nil
 }
 
-// lambdaQueue is the queue scheduled drains receive from. On AWS it is
+// lambdaQueue checks the queue scheduled drains receive from. On AWS it is
 // the Service Bus namespace reached with BEHALF_SERVICEBUS_CONNECTION_STRING
 // (from Secrets Manager): Lambda has no Entra identity. The embedded queue
-// is a file per Lambda instance, so it gets no drains (nil), which only
-// tests use.
-func lambdaQueue(q config.Queue, log *slog.Logger) (*servicebus.Queues, error) {
+// is a file per Lambda instance, so it gets no drains, which only tests
+// use.
+func lambdaQueue(q config.Queue, log *slog.Logger) error {
 	switch {
 	case q.Kind != "servicebus":
 		log.Warn("no shared queue on Lambda: scheduled queue drains will fail", "queue", q.Kind)
-		return nil, nil
 	case q.ConnectionString == "":
-		return nil, errors.New("on Lambda, Service Bus is reached with a connection string: set BEHALF_SERVICEBUS_CONNECTION_STRING_SECRET_ARN")
+		return errors.New("on Lambda, Service Bus is reached with a connection string: set BEHALF_SERVICEBUS_CONNECTION_STRING_SECRET_ARN")
 	}
-	return servicebus.New(servicebus.Config{
-		ConnectionString: q.ConnectionString, Logger: log,
-		Queues: []servicebus.Queue{{Name: q.PendingQueue, Sessions: true}, {Name: q.AuditQueue}},
-	})
+	return nil
 }
 
 // settingOrDefault resolves %SETTING% in function.json as the Functions

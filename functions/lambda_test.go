@@ -47,7 +47,7 @@ func lambdaEnv(t *testing.T) map[string]string {
 func newTestLambda(t *testing.T, env map[string]string) (*lambdahost.Handler, *syncBuffer) {
 	t.Helper()
 	logs := &syncBuffer{}
-	h, closeApp, err := newLambdaHandler(context.Background(), func(k string) (string, bool) { v, ok := env[k]; return v, ok }, logs)
+	h, closeApp, err := newLambdaHandler(context.Background(), lookupIn(withTempStores(t, env)), logs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,7 +319,7 @@ func TestLambdaSecretsFeedConfig(t *testing.T) {
 	for k, v := range env {
 		environ = append(environ, k+"="+v)
 	}
-	lookup, err := lambdaSecrets(context.Background(), func(k string) (string, bool) { v, ok := env[k]; return v, ok }, environ,
+	lookup, err := lambdaSecrets(context.Background(), lookupIn(withTempStores(t, env)), environ,
 		func(context.Context) (lambdahost.SecretSource, error) { return fakeSecrets{arn: keys}, nil })
 	if err != nil {
 		t.Fatal(err)

@@ -50,7 +50,7 @@ func startServe(t *testing.T, env map[string]string) (base string, logs *syncBuf
 	logs = &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
-	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	lookup := lookupIn(withTempStores(t, env))
 	go func() { done <- run(ctx, []string{"serve"}, logs, logs, lookup) }()
 	t.Cleanup(func() {
 		cancel()

@@ -143,7 +143,11 @@ func (d *identityDeps) Authenticate(w http.ResponseWriter, r *http.Request) (*we
 	if err := d.ready(); err != nil {
 		return nil, err
 	}
-	return d.auth.Authenticate(w, r)
+	c, err := d.auth.Authenticate(w, r)
+	if err == nil {
+		noteCaller(r.Context(), c)
+	}
+	return c, err
 }
 
 // Exchange gets a Databricks token for the caller, applying the
@@ -165,6 +169,7 @@ func (d *identityDeps) Exchange(ctx context.Context, r *http.Request, c *webauth
 	if err != nil {
 		return nil, webauth.IdentityError(err)
 	}
+	noteToken(ctx, tok)
 	return tok, nil
 }
 
@@ -258,3 +263,7 @@ func handleKey(sessionKeys string) ([]byte, error) {
 	}
 	return hkdf.Key(sha256.New, keys[0].Secret, nil, "behalf genie conversation handles v1", 32)
 }
+
+// httpClientOrDefault is the outbound client trusting BEHALF_CA_FILE, or
+// nil (the default client) when identity is not configured.
+func (d *identityDeps) httpClientOrDefault() *http.Client { return d.httpClient }

@@ -42,6 +42,9 @@ func Decide(op *Operation, st State, actor Actor, kind Kind, reason string, now 
 	if st.Status == "" {
 		st.Status = StatusPending
 	}
+	if st.Status == StatusExpired {
+		return st, false, refuse("EXPIRED", "the approval window closed at %s; nothing ran", op.ExpiresAt.UTC().Format(time.RFC3339))
+	}
 	if st.Status.Terminal() {
 		return st, false, refuse("CONFLICT", "the operation is already %s", st.Status)
 	}

@@ -194,9 +194,8 @@ func (l *lockedSession) Release(ctx context.Context) {
 	<-l.renewed
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.msg != nil {
-		_ = l.msg.Abandon(ctx)
-		l.msg = nil
-	}
+	// Closing the session releases an unsettled message without counting
+	// a delivery (reading an operation is not a failed attempt).
+	l.msg = nil
 	_ = l.s.Close(ctx)
 }

@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"regexp"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -31,11 +30,10 @@ type SQL struct {
 	// TeamsWebhookURL is the Workflows webhook for approval cards (secret:
 	// its sig= parameter is the credential).
 	TeamsWebhookURL string
-	ExpireSchedule  string
 }
 
 // warehouseID is what Databricks warehouse ids look like (hex).
-var warehouseID = regexp.MustCompile(`^[0-9a-zA-Z]{1,64}$`)
+var warehouseID = regexp.MustCompile(`^[0-9a-zA-Z][0-9a-zA-Z_-]{0,63}$`)
 
 func sqlSettings() []Setting {
 	intSetting := func(name, def, desc string, min, max int, set func(*SQL, int)) Setting {
@@ -62,7 +60,7 @@ func sqlSettings() []Setting {
 		{Name: "BEHALF_SQL_WAREHOUSE_ID", Description: "SQL warehouse statements run on when a request names none.",
 			apply: func(c *Config, v string) error {
 				if v != "" && !warehouseID.MatchString(v) {
-					return fmt.Errorf("must be a warehouse id (letters and digits), got %q", v)
+					return fmt.Errorf("must be a warehouse id (letters, digits, - and _), got %q", v)
 				}
 				c.SQL.WarehouseID = v
 				return nil
@@ -101,7 +99,7 @@ func sqlSettings() []Setting {
 			}},
 		{Name: "BEHALF_SQL_UNSAFE_FUNCTIONS", Description: "Further functions (e.g. UDFs that call out) whose use makes a statement need approval, comma-separated.",
 			apply: func(c *Config, v string) error { c.SQL.UnsafeFunctions = splitList(v); return nil }},
-		dur("BEHALF_APPROVAL_WINDOW", "1h", "How long a proposed change waits for its approval and confirmation before it expires (the pending message's time to live).", time.Minute, 7*24*time.Hour,
+		dur("BEHALF_APPROVAL_WINDOW", "1h", "How long a proposed change waits for its approval and confirmation before it expires (the pending message's time to live).", 10*time.Second, 7*24*time.Hour,
 			func(s *SQL, d time.Duration) { s.ApprovalWindow = d }),
 		{Name: "BEHALF_APPROVERS_GROUP", Description: "Object id of the Entra group whose members may approve four-eyes operations.",
 			apply: func(c *Config, v string) error { c.SQL.ApproversGroup = v; return nil }},
@@ -117,14 +115,6 @@ func sqlSettings() []Setting {
 					return fmt.Errorf("must be an https URL (http only for localhost)")
 				}
 				c.SQL.TeamsWebhookURL = v
-				return nil
-			}},
-		{Name: "BEHALF_SQL_EXPIRE_SCHEDULE", Default: "0 */1 * * * *", Description: "NCRONTAB schedule (UTC) of the sweep that ends expired operations (the sql-expire timer).",
-			apply: func(c *Config, v string) error {
-				if len(strings.Fields(v)) != 6 {
-					return fmt.Errorf("must be a six-field NCRONTAB expression, got %q", v)
-				}
-				c.SQL.ExpireSchedule = v
 				return nil
 			}},
 	}

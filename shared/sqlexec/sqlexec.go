@@ -58,6 +58,9 @@ const (
 	CodeTimeout         Code = "TIMEOUT"
 	CodeUpstream        Code = "UPSTREAM_UNAVAILABLE"
 	CodeCancelled       Code = "CANCELLED"
+	// CodeThrottled: Databricks refused to accept the statement (429);
+	// it did not run.
+	CodeThrottled Code = "THROTTLED"
 	// CodeOutcomeUnknown: the execute request may or may not have reached
 	// the warehouse (a lost answer); it must not be sent again blindly.
 	CodeOutcomeUnknown Code = "OUTCOME_UNKNOWN"
@@ -143,7 +146,13 @@ func (r *Runner) Run(ctx context.Context, st Statement, cancelOnDeadline bool) (
 			if ctx.Err() != nil {
 				continue
 			}
-			return nil, mapRequestError(err, st.WarehouseID, false)
+			perr := mapRequestError(err, st.WarehouseID, false)
+			var se *Error
+			if errors.As(perr, &se) {
+				// The statement was accepted: whatever failed now, it exists.
+				se.StatementID = res.StatementID
+			}
+			return nil, perr
 		}
 		res = next
 	}
@@ -187,7 +196,11 @@ func mapRequestError(err error, warehouse string, execute bool) error {
 	var ue *workspace.UpstreamStatusError
 	if errors.As(err, &ue) {
 		if ue.StatusCode == http.StatusTooManyRequests {
-			return &Error{Code: CodeUpstream, Message: "Databricks is throttling requests; retry later", RetryAfter: ue.RetryAfter, Err: err}
+			code := CodeUpstream
+			if execute {
+				code = CodeThrottled
+			}
+			return &Error{Code: code, Message: "Databricks is throttling requests; retry later", RetryAfter: ue.RetryAfter, Err: err}
 		}
 		if execute {
 			return &Error{Code: CodeOutcomeUnknown, Message: "Databricks failed while accepting the statement; it may or may not have run", Err: err}

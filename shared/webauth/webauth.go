@@ -31,6 +31,9 @@ type Caller struct {
 	Assertion string
 	// ViaCookie is true when the session cookie authenticated the request.
 	ViaCookie bool
+	// CSRF is the session's CSRF token (cookie requests only), for pages
+	// that render forms.
+	CSRF string
 }
 
 // Validator checks a bearer token.
@@ -95,7 +98,7 @@ func (a *Authenticator) Authenticate(w http.ResponseWriter, r *http.Request) (*C
 	if err != nil {
 		return nil, IdentityError(err)
 	}
-	return &Caller{Principal: p, Assertion: d.AccessToken, ViaCookie: true}, nil
+	return &Caller{Principal: p, Assertion: d.AccessToken, ViaCookie: true, CSRF: d.CSRF}, nil
 }
 
 // formCSRF reads the token of an HTML form post (the approval page).

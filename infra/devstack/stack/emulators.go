@@ -9,6 +9,7 @@ import (
 	"github.com/behalf-dev/behalf/infra/devstack/databricks"
 	"github.com/behalf-dev/behalf/infra/devstack/devca"
 	"github.com/behalf-dev/behalf/infra/devstack/directory"
+	"github.com/behalf-dev/behalf/infra/devstack/teams"
 )
 
 // emulators are the started emulators, the settings that point behalf at
@@ -18,6 +19,8 @@ type emulators struct {
 	services []Service
 	people   []Person
 	identity *identity
+	dbx      *databricks.Emulator
+	teams    *teams.Recorder
 	closers  []func()
 }
 
@@ -71,11 +74,42 @@ func startEmulators(ctx context.Context, o Options, dataDir string) (*emulators,
 	})
 	e.services = append(e.services, Service{"Databricks workspace", dbx.URL(), fmt.Sprintf("warehouse %s, Genie space %s, governed demo data", databricks.DevWarehouseID, databricks.SalesSpaceID)})
 	e.services = append(e.services, Service{"credential", "-", id.credentialNote})
+	e.dbx = dbx
+
+	rec, err := teams.NewRecorder(teams.RecorderConfig{Addr: o.TeamsAddr, DataDir: filepath.Join(dataDir, "teams")})
+	if err != nil {
+		e.close()
+		return nil, fmt.Errorf("teams recorder: %w", err)
+	}
+	if err := rec.Start(ctx); err != nil {
+		e.close()
+		return nil, fmt.Errorf("teams recorder: %w (is the port taken? use --teams-addr)", err)
+	}
+	e.teams = rec
+	e.closers = append(e.closers, func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = rec.Close(sctx)
+	})
+	e.services = append(e.services, Service{"Teams (recorded)", rec.PageURL(), "approval cards behalf posts to the Workflows webhook"})
+	approvers, _ := dir.GroupByName("approvers")
 
 	for k, v := range map[string]string{
 		"BEHALF_DATABRICKS_HOST": dbx.URL(),
 		"BEHALF_CA_FILE":         caFile,
 		"BEHALF_GENIE_SPACE_ID":  databricks.SalesSpaceID,
+		// The propose → approve → run pipeline on the embedded queue.
+		"BEHALF_QUEUE":             "embedded",
+		"BEHALF_QUEUE_PATH":        filepath.Join(dataDir, "queue.db"),
+		"BEHALF_SQL_WAREHOUSE_ID":  databricks.DevWarehouseID,
+		"BEHALF_APPROVERS_GROUP":   approvers.ID,
+		"BEHALF_TEAMS_WEBHOOK_URL": rec.URL(),
+		// The audit trail: embedded store, daily export to a folder. The
+		// timer's %BEHALF_AUDIT_EXPORT_SCHEDULE% must resolve, as in Azure.
+		"BEHALF_AUDIT_SQLITE_PATH":     filepath.Join(dataDir, "audit.db"),
+		"BEHALF_AUDIT_EXPORT_SINK":     "local",
+		"BEHALF_AUDIT_EXPORT_DIR":      filepath.Join(dataDir, "exports"),
+		"BEHALF_AUDIT_EXPORT_SCHEDULE": "0 0 2 * * *",
 	} {
 		e.settings[k] = v
 	}

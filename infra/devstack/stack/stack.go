@@ -22,7 +22,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/behalf-dev/behalf/infra/devstack/databricks"
 	"github.com/behalf-dev/behalf/infra/devstack/entra"
+	"github.com/behalf-dev/behalf/infra/devstack/teams"
 	"github.com/behalf-dev/behalf/shared/funchost"
 )
 
@@ -45,8 +47,15 @@ type Options struct {
 	// EntraAddr is where the Entra ID emulator listens (default
 	// 127.0.0.1:8443; ":0" picks a free port).
 	EntraAddr string
+	// TeamsAddr is where the Teams webhook recorder listens (default
+	// 127.0.0.1:8445).
+	TeamsAddr string
 	// Ready, if set, is called once everything is listening.
 	Ready func(*Running)
+	// QueueSource opens the local queue the trigger driver pumps (the same
+	// embedded queue file the function app uses, opened a second time the
+	// way another process would); nil drives no queue functions.
+	QueueSource func(ctx context.Context, settings func(string) (string, bool)) (funchost.QueueSource, func(), error)
 }
 
 // Running describes a started stack.
@@ -62,6 +71,13 @@ type Running struct {
 	// Entra is the running Entra ID emulator, for tests: its minting
 	// helpers, counters and fault knobs.
 	Entra *entra.Emulator
+	// Databricks is the running workspace emulator (counters, faults).
+	Databricks *databricks.Emulator
+	// Teams records the approval cards behalf posts.
+	Teams *teams.Recorder
+	// Driver delivers queue messages and timer ticks; tests Fire timers.
+	Driver  *funchost.Driver
+	DataDir string
 }
 
 // Service is one line of the banner.
@@ -83,6 +99,7 @@ func ParseFlags(args []string, stderr io.Writer) (Options, error) {
 	fl.StringVar(&o.DataDir, "data-dir", ".devstack", "folder for the dev CA, databases and exports")
 	fl.StringVar(&o.DatabricksAddr, "databricks-addr", "127.0.0.1:8444", "address of the Databricks workspace emulator")
 	fl.StringVar(&o.EntraAddr, "entra-addr", "127.0.0.1:8443", "address of the Entra ID emulator")
+	fl.StringVar(&o.TeamsAddr, "teams-addr", "127.0.0.1:8445", "address of the Teams webhook recorder")
 	if err := fl.Parse(args); err != nil {
 		return o, err
 	}
@@ -156,9 +173,21 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}()
 
+	var queues funchost.QueueSource
+	if o.QueueSource != nil {
+		src, closeQueue, err := o.QueueSource(ctx, lookup)
+		if err != nil {
+			cancel()
+			wg.Wait()
+			return fmt.Errorf("stack: local queue: %w", err)
+		}
+		defer closeQueue()
+		queues = src
+	}
 	driver, err := funchost.NewDriver(funchost.DriverConfig{
 		Functions: o.Functions,
 		BaseURL:   appURL,
+		Queues:    queues,
 		Setting:   func(n string) string { v, _ := lookup(n); return v },
 		Logger:    slog.Default(),
 	})
@@ -181,10 +210,11 @@ func Run(ctx context.Context, o Options) error {
 		wg.Wait()
 		return errors.Join(err, drain(errc))
 	}
-	running := &Running{AppURL: appURL, Authority: emus.identity.emu.Authority(emus.identity.tenant), People: emus.people, Entra: emus.identity.emu, Services: append([]Service{
-		{"function app", appURL + "/api/health", "every function under " + appURL + "/api/"},
-		{"trigger driver", "-", "delivers queue messages and timer ticks through the invocation protocol"},
-	}, append(emus.services, Service{"data", dataDir, "dev CA (ca.pem), databases, exports"})...)}
+	running := &Running{AppURL: appURL, Authority: emus.identity.emu.Authority(emus.identity.tenant), People: emus.people,
+		Entra: emus.identity.emu, Databricks: emus.dbx, Teams: emus.teams, Driver: driver, DataDir: dataDir, Services: append([]Service{
+			{"function app", appURL + "/api/health", "every function under " + appURL + "/api/"},
+			{"trigger driver", "-", "delivers queue messages and timer ticks through the invocation protocol"},
+		}, append(emus.services, Service{"data", dataDir, "dev CA (ca.pem), databases, exports"})...)}
 	printBanner(o.Stdout, running)
 	if o.Ready != nil {
 		o.Ready(running)
