@@ -21,6 +21,7 @@ import (
 type workspaceFixture struct {
 	dbx     *databricks.Emulator
 	factory *workspace.Factory
+	ca      *devca.CA
 }
 
 func startWorkspace(t *testing.T, mod func(*databricks.Config)) *workspaceFixture {
@@ -45,7 +46,7 @@ func startWorkspace(t *testing.T, mod func(*databricks.Config)) *workspaceFixtur
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &workspaceFixture{dbx: dbx, factory: f}
+	return &workspaceFixture{dbx: dbx, factory: f, ca: ca}
 }
 
 func (w *workspaceFixture) tokenFor(t *testing.T, upn string) *obo.Token {
