@@ -66,7 +66,7 @@ type noEvents struct {
 }
 
 func (*noEvents) Decided(context.Context, *approval.Operation, approval.State, approval.Decision) {}
-func (*noEvents) Executing(context.Context, *approval.Operation) error                          { return nil }
+func (*noEvents) Executing(context.Context, *approval.Operation) error                            { return nil }
 func (e *noEvents) Finished(_ context.Context, _ *approval.Operation, st approval.State) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
