@@ -145,6 +145,9 @@ func actionOf(function string, r *http.Request) string {
 	case "obo-exchange":
 		return "obo.exchange"
 	case "genie-query":
+		if r.Method == http.MethodPost {
+			return "genie.ask"
+		}
 		return "genie.poll"
 	case "sql-approve":
 		if r.Method == http.MethodGet {
