@@ -193,6 +193,32 @@ func TestFourEyes(t *testing.T) {
 	if len(decisions) != 2 || decisions[0].(map[string]any)["by"].(map[string]any)["upn"] != aprilApprove {
 		t.Fatalf("decisions: %v", decisions)
 	}
+	// The channel hears of the approval and of the outcome (posted in the
+	// background: wait a little).
+	s.waitForCard(op, "SQL change approved")
+	s.waitForCard(op, "SQL change executed")
+}
+
+// waitForCard waits until the Teams recorder holds a card about op with
+// the given title.
+func (s *devStack) waitForCard(op, title string) {
+	s.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		for _, c := range s.r.Teams.Cards() {
+			if c.Title == title && strings.Contains(string(c.Card), op) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			var titles []string
+			for _, c := range s.r.Teams.Cards() {
+				titles = append(titles, c.Title)
+			}
+			s.t.Fatalf("no %q card for %s; cards: %v", title, op, titles)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // TestConcurrentConfirmsRunOnce is issue 8, acceptance 3: 20 confirms at
@@ -298,23 +324,25 @@ func TestUntouchedOperationExpires(t *testing.T) {
 	if err := s.r.Driver.Fire(context.Background(), "sql-expire"); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		var expired bool
-		for _, c := range s.r.Teams.Cards() {
-			if strings.Contains(string(c.Card), op) && strings.Contains(strings.ToLower(c.Title), "expired") {
-				expired = true
-			}
-		}
-		if expired {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no expiry card for %s: %v", op, s.r.Teams.Cards())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	s.waitForCard(op, "SQL change expired")
 	if v := s.call(http.MethodGet, "/api/sql-approve/"+op, wendy, nil); v.JSON["status"] != "expired" {
 		t.Fatalf("after the sweep: %s", v.Body)
+	}
+	// Reported: its one terminal audit record, from the sweep.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		found := 0
+		for _, r := range s.auditRecords(1) {
+			if r.Event.Target.OpID == op && r.Event.Status == "expired" && r.Event.Function == "sql-expire" && r.Event.Actor.UPN == wendyWest {
+				found++
+			}
+		}
+		if found == 1 {
+			break
+		}
+		if found > 1 || time.Now().After(deadline) {
+			t.Fatalf("%d expiry records for %s", found, op)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
