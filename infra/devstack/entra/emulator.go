@@ -351,6 +351,7 @@ func (e *Emulator) routes() http.Handler {
 	h("POST /{tenant}/oauth2/v2.0/token", EndpointToken, e.handleToken)
 	h("GET /{tenant}/oauth2/v2.0/logout", EndpointLogout, e.handleLogout)
 	h("GET "+managedIdentityPath, EndpointManagedIdentity, e.handleManagedIdentity)
+	h("POST /{tenant}/dev/token", EndpointToken, e.handleDevToken)
 	p := e.partnerPath()
 	h("GET "+p+"/.well-known/openid-configuration", EndpointDiscovery, e.handlePartnerDiscovery)
 	h("GET "+p+"/discovery/keys", EndpointKeys, e.handlePartnerKeys)
