@@ -56,6 +56,7 @@ func newApp(ctx context.Context, cfg *config.Config) (*app, error) {
 	if err != nil {
 		return nil, fmt.Errorf("identity: %w", err)
 	}
+	a.addDependencyChecks(id)
 	if a.queues, err = newQueues(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("queue: %w", err)
 	}
