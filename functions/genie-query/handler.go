@@ -147,6 +147,7 @@ func mapError(err error) error {
 		genie.CodeTableAccess: http.StatusForbidden, genie.CodeNotFound: http.StatusNotFound,
 		genie.CodeRateLimited: http.StatusTooManyRequests, genie.CodeUpstream: http.StatusServiceUnavailable,
 		genie.CodeGenieFailed: http.StatusBadGateway, genie.CodeResultExpired: http.StatusGone, genie.CodeCancelled: http.StatusConflict,
+		genie.CodeUnknownCreateState: http.StatusBadGateway,
 	}[ge.Code]
 	if status == 0 {
 		status = http.StatusBadGateway

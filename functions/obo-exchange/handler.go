@@ -57,6 +57,15 @@ func Function(d Deps, allowed []string) funchost.HTTPFunction {
 		}
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("Pragma", "no-cache")
-		httpapi.WriteJSON(w, http.StatusOK, Answer{AccessToken: tok.AccessToken, TokenType: "Bearer", ExpiresIn: int64(time.Until(tok.ExpiresAt).Seconds()), Scope: tok.Scope})
+		httpapi.WriteJSON(w, http.StatusOK, Answer{AccessToken: tok.AccessToken, TokenType: "Bearer", ExpiresIn: expiresIn(tok), Scope: tok.Scope})
 	})}
+}
+
+// expiresIn is the token's remaining life in seconds; 0 when unknown (a
+// forwarded token carries no expiry) or past, so no caller caches it.
+func expiresIn(tok *obo.Token) int64 {
+	if tok.ExpiresAt.IsZero() {
+		return 0
+	}
+	return max(0, int64(time.Until(tok.ExpiresAt).Seconds()))
 }

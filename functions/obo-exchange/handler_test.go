@@ -61,3 +61,18 @@ func TestBrokerAllowList(t *testing.T) {
 		})
 	}
 }
+
+func TestExpiresInIsNeverNegative(t *testing.T) {
+	for name, tc := range map[string]struct {
+		at   time.Time
+		want func(int64) bool
+	}{
+		"unknown (forwarded)": {time.Time{}, func(n int64) bool { return n == 0 }},
+		"past":                {time.Now().Add(-time.Minute), func(n int64) bool { return n == 0 }},
+		"an hour":             {time.Now().Add(time.Hour), func(n int64) bool { return n > 3500 && n <= 3600 }},
+	} {
+		if got := expiresIn(&obo.Token{ExpiresAt: tc.at}); !tc.want(got) {
+			t.Errorf("%s: expires_in %d", name, got)
+		}
+	}
+}

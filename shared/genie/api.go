@@ -26,6 +26,9 @@ type API interface {
 	// Messages lists the conversation's messages, to check whether a
 	// create whose answer was lost did happen.
 	Messages(ctx context.Context, space, conversation string) ([]dashboards.GenieMessage, error)
+	// Conversations lists the person's recent conversations in the space,
+	// to check whether a start whose answer was lost did happen.
+	Conversations(ctx context.Context, space string) ([]dashboards.GenieConversationSummary, error)
 	QueryResult(ctx context.Context, space, conversation, message, attachment string) (*resultset.Statement, error)
 }
 
@@ -73,6 +76,14 @@ func (a *sdkAPI) Messages(ctx context.Context, space, conversation string) ([]da
 		return nil, err
 	}
 	return res.Messages, nil
+}
+
+func (a *sdkAPI) Conversations(ctx context.Context, space string) ([]dashboards.GenieConversationSummary, error) {
+	res, err := a.w.Genie.ListConversations(workspace.NoRetry(ctx), dashboards.GenieListConversationsRequest{SpaceId: space, PageSize: 100})
+	if err != nil {
+		return nil, err
+	}
+	return res.Conversations, nil
 }
 
 // QueryResult reads the raw JSON so that SQL NULL stays null (the SDK's

@@ -15,9 +15,11 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/databricks/databricks-sdk-go/apierr"
 	"github.com/databricks/databricks-sdk-go/service/dashboards"
 
 	"github.com/behalf-dev/behalf/shared/resultset"
+	"github.com/behalf-dev/behalf/shared/workspace"
 )
 
 // Config configures the service.
@@ -32,6 +34,10 @@ type Config struct {
 	// PollInitial and PollMax shape the adaptive poll interval.
 	PollInitial time.Duration
 	PollMax     time.Duration
+	// RetryInitial is the first backoff after a throttled or unavailable
+	// call; it doubles (with jitter) per attempt. Default: PollInitial,
+	// at most 500 ms.
+	RetryInitial time.Duration
 	// QuestionsPerMinute per workspace (default 5; 0 disables).
 	QuestionsPerMinute int
 	// MaxQuestionBytes bounds a question (default 4 KiB).
@@ -68,6 +74,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.PollMax < cfg.PollInitial {
 		cfg.PollMax = max(5*time.Second, cfg.PollInitial)
+	}
+	if cfg.RetryInitial <= 0 {
+		cfg.RetryInitial = min(cfg.PollInitial, 500*time.Millisecond)
 	}
 	if cfg.MaxQuestionBytes <= 0 {
 		cfg.MaxQuestionBytes = 4 << 10
@@ -179,17 +188,71 @@ func (s *Service) Poll(ctx context.Context, api API, ownerOID, handle, message s
 	return s.wait(ctx, api, space, conversation, message, handle)
 }
 
-// retryCreate runs a create that must not happen twice. A 429 means Genie
-// refused it, so it is retried with backoff; any other failure (5xx, lost
-// answer) may have created the message, so verify first, when possible.
+// startSkew is how much earlier than behalf's clock Genie may stamp a
+// conversation that a start created.
+const startSkew = 10 * time.Second
+
+// maxStartCandidates bounds the conversations a lost start checks.
+const maxStartCandidates = 20
+
+// start and followUp run creates that must not happen twice. A 429 means
+// Genie refused the call, so it is retried with backoff. Any other
+// failure (5xx, a lost answer, a timeout) may have created the message,
+// so Genie is asked first; only when the message provably does not exist
+// is the create retried, and when that cannot be checked the caller
+// hears that the outcome is unknown rather than "retry".
 func (s *Service) start(ctx context.Context, api API, space, text string) (string, string, error) {
+	t0 := s.cfg.Now()
 	var conv, msg string
 	err := s.retryRefused(ctx, func() error {
 		var err error
 		conv, msg, err = api.Start(ctx, space, text)
-		return err
+		if !mayHaveHappened(err) {
+			return err
+		}
+		c, m, found, lerr := s.findStarted(ctx, api, space, text, t0)
+		switch {
+		case lerr != nil:
+			return outcomeUnknown(err)
+		case found:
+			conv, msg = c, m
+			return nil
+		}
+		return &refusedErr{err} // not created: safe to retry
 	})
 	return conv, msg, err
+}
+
+// findStarted looks for the conversation a start with a lost answer made:
+// one of the person's conversations in the space, created since t0, whose
+// only message is this question.
+func (s *Service) findStarted(ctx context.Context, api API, space, text string, t0 time.Time) (string, string, bool, error) {
+	convs, err := retryRead(ctx, s, func() ([]dashboards.GenieConversationSummary, error) { return api.Conversations(ctx, space) })
+	if err != nil {
+		return "", "", false, err
+	}
+	checked := 0
+	for _, c := range convs {
+		if c.CreatedTimestamp < t0.Add(-startSkew).UnixMilli() {
+			continue
+		}
+		if checked++; checked > maxStartCandidates {
+			return "", "", false, errors.New("genie: too many new conversations to check")
+		}
+		msgs, err := retryRead(ctx, s, func() ([]dashboards.GenieMessage, error) { return api.Messages(ctx, space, c.ConversationId) })
+		if err != nil {
+			return "", "", false, err
+		}
+		if len(msgs) == 1 && strings.TrimSpace(msgs[0].Content) == text {
+			return c.ConversationId, firstNonEmpty(msgs[0].MessageId, msgs[0].Id), true, nil
+		}
+	}
+	return "", "", false, nil
+}
+
+// outcomeUnknown is a create whose effect could not be checked.
+func outcomeUnknown(err error) error {
+	return &Error{Code: CodeUnknownCreateState, Message: "Genie may have received the question, but its answer was lost and the conversation could not be checked; look at the conversation before asking again", Err: err}
 }
 
 func (s *Service) followUp(ctx context.Context, api API, space, conversation, text string) (string, error) {
@@ -205,13 +268,13 @@ func (s *Service) followUp(ctx context.Context, api API, space, conversation, te
 	err = s.retryRefused(ctx, func() error {
 		var err error
 		msg, err = api.Create(ctx, space, conversation, text)
-		if err == nil || isRefused(err) {
+		if !mayHaveHappened(err) {
 			return err
 		}
 		// The create may have happened: look for it before anything else.
 		after, lerr := retryRead(ctx, s, func() ([]dashboards.GenieMessage, error) { return api.Messages(ctx, space, conversation) })
 		if lerr != nil {
-			return err
+			return outcomeUnknown(err)
 		}
 		for _, m := range after {
 			id := firstNonEmpty(m.MessageId, m.Id)
@@ -223,6 +286,24 @@ func (s *Service) followUp(ctx context.Context, api API, space, conversation, te
 		return &refusedErr{err} // not created: safe to retry
 	})
 	return msg, err
+}
+
+// mayHaveHappened tells a failed create that Genie may still have
+// performed (5xx, a lost connection, a timeout) from a definite answer:
+// success, a 429 (throttled, not performed) or another 4xx (refused).
+func mayHaveHappened(err error) bool {
+	if err == nil {
+		return false
+	}
+	var ue *workspace.UpstreamStatusError
+	if errors.As(err, &ue) {
+		return ue.StatusCode >= 500
+	}
+	var ae *apierr.APIError
+	if errors.As(err, &ae) {
+		return ae.StatusCode >= 500
+	}
+	return true
 }
 
 type refusedErr struct{ error }
@@ -263,7 +344,7 @@ func (s *Service) retryRefused(ctx context.Context, call func() error) error {
 // retry retries call while retriable says so, with exponential backoff and
 // jitter, honouring Retry-After, never past ctx's deadline.
 func (s *Service) retry(ctx context.Context, call func() error, retriable func(error) bool) error {
-	delay := 500 * time.Millisecond
+	delay := s.cfg.RetryInitial
 	for attempt := 0; ; attempt++ {
 		err := call()
 		if err == nil || !retriable(err) || attempt >= 8 {
@@ -365,6 +446,15 @@ func (s *Service) finish(ctx context.Context, api API, space, conversation, hand
 		return api.QueryResult(ctx, space, conversation, a.MessageID, queryAttachment)
 	})
 	if err != nil {
+		if ctx.Err() != nil {
+			// The deadline passed while fetching: the caller polls.
+			return s.pending(handle, a.MessageID, space, a.Status), nil
+		}
+		// The result may have expired between the status read and the
+		// fetch: say so rather than "not found".
+		if now, rerr := api.Message(ctx, space, conversation, a.MessageID); rerr == nil && now.Status == dashboards.MessageStatusQueryResultExpired {
+			return s.finish(ctx, api, space, conversation, handle, now)
+		}
 		return nil, mapAPIError(err, space)
 	}
 	if st.Status.Error != nil && st.Status.State == "FAILED" {

@@ -16,7 +16,9 @@ import (
 
 // keySet caches one issuer's signing keys. It refreshes when a token names
 // an unknown kid — at most once per minInterval, shared by all waiting
-// requests — so that tokens with made-up kids cannot hammer the IdP.
+// requests — so that tokens with made-up kids cannot hammer the IdP. A
+// request that finds a refresh in flight waits for it (rather than being
+// refused because the rate limit has just been used by that refresh).
 // Fetches use the validator's long-lived context, not the request's: a
 // refresh started by a request that then ends must still finish for the
 // requests waiting on it (the go-oidc key-refresh pitfall).
@@ -33,21 +35,24 @@ type keySet struct {
 	jwksURL     string
 	keys        map[string]jose.JSONWebKey
 	lastAttempt time.Time
+	lastErr     error // of the last fetch, reported while it is not retried
 }
+
+// firstFetchRetry bounds how long a failed first fetch (no keys at all)
+// is not retried: without keys every token is refused.
+const firstFetchRetry = time.Second
 
 // key returns the key for kid, refreshing the set if kid is unknown and a
 // refresh is allowed.
 func (k *keySet) key(ctx context.Context, kid string) (*jose.JSONWebKey, error) {
 	k.mu.RLock()
 	key, ok := k.keys[kid]
-	canRefresh := k.now().Sub(k.lastAttempt) >= k.minInterval
 	k.mu.RUnlock()
 	if ok {
 		return &key, nil
 	}
-	if !canRefresh {
-		return nil, refuse(CodeUnknownKey, "the token's signing key is not published by its issuer")
-	}
+	// Join the refresh in flight, or start one; refresh applies the rate
+	// limit.
 	ch := k.group.DoChan("refresh", func() (any, error) { return nil, k.refresh() })
 	select {
 	case <-ctx.Done():
@@ -66,16 +71,30 @@ func (k *keySet) key(ctx context.Context, kid string) (*jose.JSONWebKey, error) 
 	return &key, nil
 }
 
+// refresh fetches the key set unless the last attempt is too recent; then
+// it reports that attempt's failure, if any.
 func (k *keySet) refresh() error {
 	k.mu.Lock()
-	if k.now().Sub(k.lastAttempt) < k.minInterval && k.keys != nil {
+	wait := k.minInterval
+	if k.keys == nil {
+		wait = min(wait, firstFetchRetry)
+	}
+	if !k.lastAttempt.IsZero() && k.now().Sub(k.lastAttempt) < wait {
+		err := k.lastErr
 		k.mu.Unlock()
-		return nil
+		return err
 	}
 	k.lastAttempt = k.now()
 	jwksURL := k.jwksURL
 	k.mu.Unlock()
+	err := k.fetch(jwksURL)
+	k.mu.Lock()
+	k.lastErr = err
+	k.mu.Unlock()
+	return err
+}
 
+func (k *keySet) fetch(jwksURL string) error {
 	ctx, cancel := context.WithTimeout(k.baseCtx, 15*time.Second)
 	defer cancel()
 	if jwksURL == "" {

@@ -35,9 +35,13 @@ type fakeIdP struct {
 	mu        sync.Mutex
 	published []jose.JSONWebKey
 	fetches   atomic.Int32
+	// gate, when set before the first request, holds key fetches until
+	// it is closed; failNext fails that many fetches with 500.
+	gate     chan struct{}
+	failNext atomic.Int32
 }
 
-func newFakeIdP(t *testing.T) *fakeIdP {
+func newFakeIdP(t testing.TB) *fakeIdP {
 	f := &fakeIdP{}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/{tenant}/v2.0/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
@@ -47,6 +51,13 @@ func newFakeIdP(t *testing.T) *fakeIdP {
 	})
 	mux.HandleFunc("/{tenant}/discovery/v2.0/keys", func(w http.ResponseWriter, r *http.Request) {
 		f.fetches.Add(1)
+		if f.gate != nil {
+			<-f.gate
+		}
+		if f.failNext.Add(-1) >= 0 {
+			http.Error(w, "down", http.StatusInternalServerError)
+			return
+		}
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		_ = json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: f.published})
@@ -68,7 +79,7 @@ type signer struct {
 	key any
 }
 
-func (s signer) sign(t *testing.T, claims map[string]any) string {
+func (s signer) sign(t testing.TB, claims map[string]any) string {
 	t.Helper()
 	sg, err := jose.NewSigner(jose.SigningKey{Algorithm: s.alg, Key: s.key}, (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", s.kid))
 	if err != nil {
@@ -102,7 +113,7 @@ type fixture struct {
 	claimsF func(overrides map[string]any) map[string]any
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	idp := newFakeIdP(t)
 	rk, _ := rsa.GenerateKey(rand.Reader, 2048)
@@ -286,6 +297,60 @@ func TestConcurrentRefreshIsShared(t *testing.T) {
 	}
 	if n := f.idp.fetches.Load(); n != 1 {
 		t.Fatalf("%d key fetches, want 1", n)
+	}
+}
+
+// TestRequestsDuringTheFirstFetchWaitForIt: at a cold start, requests
+// that arrive while the first key fetch runs join it instead of being
+// refused (the fetch has just used the refresh rate limit).
+func TestRequestsDuringTheFirstFetchWaitForIt(t *testing.T) {
+	f := newFixture(t)
+	f.idp.gate = make(chan struct{})
+	tok := f.rsa.sign(t, f.claimsF(nil))
+	errs := make(chan error, 20)
+	for i := 0; i < 20; i++ {
+		go func() {
+			_, err := f.v.Validate(context.Background(), tok)
+			errs <- err
+		}()
+	}
+	// Let every request reach the key set before the fetch answers.
+	deadline := time.Now().Add(5 * time.Second)
+	for f.idp.fetches.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond)
+	close(f.idp.gate)
+	for i := 0; i < 20; i++ {
+		if err := <-errs; err != nil {
+			t.Fatalf("request during the first fetch: %v", err)
+		}
+	}
+	if n := f.idp.fetches.Load(); n != 1 {
+		t.Fatalf("%d key fetches, want 1", n)
+	}
+}
+
+// TestFailedFirstFetchIsRetriedSoon: with no keys at all, a failed fetch
+// answers ISSUER_UNAVAILABLE (not "unknown key") and is retried after a
+// second, not after the whole refresh interval.
+func TestFailedFirstFetchIsRetriedSoon(t *testing.T) {
+	f := newFixture(t)
+	f.idp.failNext.Store(1)
+	tok := f.rsa.sign(t, f.claimsF(nil))
+	for i := 0; i < 3; i++ {
+		_, err := f.v.Validate(context.Background(), tok)
+		var e *Error
+		if !errors.As(err, &e) || e.Code != CodeIssuerUnavailable {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+	}
+	if n := f.idp.fetches.Load(); n != 1 {
+		t.Fatalf("%d fetches while the IdP was failing, want 1 (rate limited)", n)
+	}
+	f.setNow(f.now.Add(2 * time.Second))
+	if _, err := f.v.Validate(context.Background(), tok); err != nil {
+		t.Fatalf("after the retry delay: %v", err)
 	}
 }
 

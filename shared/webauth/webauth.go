@@ -80,19 +80,31 @@ func (a *Authenticator) Authenticate(w http.ResponseWriter, r *http.Request) (*C
 	if !safeMethod(r.Method) && !session.CheckCSRF(d, r.Header.Get(CSRFHeader)) && !session.CheckCSRF(d, formCSRF(r)) {
 		return nil, &httpapi.Error{Status: http.StatusForbidden, Code: httpapi.CodePermissionDenied, Message: "missing or wrong CSRF token: send the token from /api/auth/me in the " + CSRFHeader + " header"}
 	}
-	if a.Refresher != nil && d.NeedsRefresh(time.Now()) {
+	if now := time.Now(); a.Refresher != nil && d.NeedsRefresh(now) {
 		nd, err := a.Refresher.Refresh(r.Context(), d)
-		if err != nil {
-			return nil, IdentityError(err)
+		switch {
+		case err == nil:
+			cookies, err := a.Sessions.Seal(nd)
+			if err != nil {
+				return nil, fmt.Errorf("webauth: reseal session: %w", err)
+			}
+			for _, c := range cookies {
+				http.SetCookie(w, c)
+			}
+			d = nd
+		case !now.Before(d.ExpiresAt):
+			// The token is gone and cannot be renewed (refresh token
+			// revoked or expired): the person signs in again.
+			for _, c := range a.Sessions.Clear() {
+				http.SetCookie(w, c)
+			}
+			e := unauthenticated(identity.CodeExpired, "your session expired; sign in again at /api/auth/login")
+			e.Err = err
+			return nil, e
 		}
-		cookies, err := a.Sessions.Seal(nd)
-		if err != nil {
-			return nil, fmt.Errorf("webauth: reseal session: %w", err)
-		}
-		for _, c := range cookies {
-			http.SetCookie(w, c)
-		}
-		d = nd
+		// Otherwise the current token still works; the refresh is tried
+		// again on the next request (a passing IdP hiccup must not sign
+		// the person out).
 	}
 	p, err := a.Validator.Validate(r.Context(), d.AccessToken)
 	if err != nil {

@@ -44,9 +44,15 @@ type Fault struct {
 	// RateTimeout holds the request for Hold (or until the client gives
 	// up) and then answers 504 DEADLINE_EXCEEDED.
 	RateTimeout float64
+	// RateLost performs the call and then loses its answer: the client
+	// gets 503 although the call took effect (a gateway giving up after
+	// the backend acted), the case where a blind retry of a POST makes a
+	// duplicate. NextLost does the same for the next N calls.
+	RateLost    float64
 	Next429     int
 	Next503     int
 	NextTimeout int
+	NextLost    int
 	// Hold is how long a timeout holds the request (default 30 s).
 	Hold time.Duration
 	// RetryAfter is sent with 429s (default 1 s).
@@ -136,7 +142,7 @@ func (e *Emulator) ClearFaults() {
 }
 
 // decide picks the fault (if any) for one call and consumes Next* counts.
-func (fs *faultSet) decide(ep Endpoint) (latency time.Duration, failure *APIError, hold time.Duration) {
+func (fs *faultSet) decide(ep Endpoint) (latency time.Duration, failure *APIError, hold time.Duration, lost bool) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	for _, key := range []Endpoint{ep, AllEndpoints} {
@@ -169,6 +175,9 @@ func (fs *faultSet) decide(ep Endpoint) (latency time.Duration, failure *APIErro
 		case f.NextTimeout > 0:
 			f.NextTimeout--
 			failure, hold = timeout, h
+		case f.NextLost > 0:
+			f.NextLost--
+			failure, lost = unavailable, true
 		default:
 			x := fs.rnd.Float64()
 			switch {
@@ -178,22 +187,27 @@ func (fs *faultSet) decide(ep Endpoint) (latency time.Duration, failure *APIErro
 				failure = unavailable
 			case x < f.Rate429+f.Rate503+f.RateTimeout:
 				failure, hold = timeout, h
+			case x < f.Rate429+f.Rate503+f.RateTimeout+f.RateLost:
+				failure, lost = unavailable, true
 			}
 		}
 	}
-	return latency, failure, hold
+	return latency, failure, hold, lost
 }
 
 // instrument counts calls to ep and applies its faults before next runs.
 func (e *Emulator) instrument(ep Endpoint, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		e.counters.add(func(c *Counters) { c.Requests[ep]++ })
-		latency, failure, hold := e.faults.decide(ep)
+		latency, failure, hold, lost := e.faults.decide(ep)
 		if latency > 0 && !sleepCtx(r.Context(), latency) {
 			return
 		}
 		if failure != nil {
 			e.counters.add(func(c *Counters) { c.FaultsInjected[ep]++ })
+			if lost {
+				next(&discardWriter{h: http.Header{}}, r)
+			}
 			if hold > 0 && !sleepCtx(r.Context(), hold) {
 				return
 			}
@@ -218,3 +232,10 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 		return false
 	}
 }
+
+// discardWriter swallows the answer of a call whose answer is lost.
+type discardWriter struct{ h http.Header }
+
+func (d *discardWriter) Header() http.Header         { return d.h }
+func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (d *discardWriter) WriteHeader(int)             {}

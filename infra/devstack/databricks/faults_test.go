@@ -40,6 +40,26 @@ func TestFaultInjectionAndCounters(t *testing.T) {
 			t.Errorf("status %d", resp.StatusCode)
 		}
 	})
+	t.Run("lost answer: the call happens, the client sees 503", func(t *testing.T) {
+		before := v.e.Counters().GenieMessages
+		v.e.SetFault(EndpointGenieStart, Fault{NextLost: 1})
+		var body struct {
+			ErrorCode string `json:"error_code"`
+		}
+		resp := v.raw(t, "POST", "/api/2.0/genie/spaces/"+SalesSpaceID+"/start-conversation", tok, map[string]string{"content": "How many deals are there?"}, &body)
+		if resp.StatusCode != http.StatusServiceUnavailable || body.ErrorCode != "TEMPORARILY_UNAVAILABLE" {
+			t.Fatalf("%d %+v", resp.StatusCode, body)
+		}
+		var list struct {
+			Conversations []struct {
+				Title string `json:"title"`
+			} `json:"conversations"`
+		}
+		v.raw(t, "GET", "/api/2.0/genie/spaces/"+SalesSpaceID+"/conversations", tok, nil, &list)
+		if c := v.e.Counters(); c.GenieMessages != before+1 || c.FaultsInjected[EndpointGenieStart] != 1 || len(list.Conversations) == 0 {
+			t.Errorf("the lost call did not take effect: messages %d→%d, conversations %+v", before, c.GenieMessages, list)
+		}
+	})
 	t.Run("rates, all endpoints, latency and clearing", func(t *testing.T) {
 		v.e.SetFault(AllEndpoints, Fault{Rate503: 1, Latency: time.Millisecond})
 		if resp := v.raw(t, "GET", "/api/2.0/sql/warehouses", tok, nil, nil); resp.StatusCode != http.StatusServiceUnavailable {
