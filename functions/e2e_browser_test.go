@@ -62,13 +62,19 @@ func newBrowser(t *testing.T, exe string) context.Context {
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	// The first run allocates the browser for the life of ctx; steps then
+	// run with timeouts of their own derived from it.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
 	return ctx
 }
 
 func screenshot(t *testing.T, ctx context.Context, dir, name string) {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
@@ -79,8 +85,23 @@ func screenshot(t *testing.T, ctx context.Context, dir, name string) {
 	t.Logf("saved %s", filepath.Join(dir, name))
 }
 
+// fail saves what the browser shows and where, then fails the test.
+func fail(t *testing.T, ctx context.Context, dir, step string, err error) {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	url, _ := chromedp.Run(sctx, chromedp.Location())
+	body, _ := chromedp.Run(sctx, chromedp.Text(chromedp.CSS("body")))
+	if png, perr := chromedp.Run(sctx, chromedp.FullScreenshot(100)); perr == nil {
+		_ = os.WriteFile(filepath.Join(dir, "failed-"+strings.ReplaceAll(step, " ", "-")+".png"), png, 0o644)
+	}
+	t.Fatalf("%s: %v (at %s: %.500s)", step, err, url, body)
+}
+
 func text(t *testing.T, ctx context.Context, sel string) string {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
 	v, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
 	if err != nil {
 		t.Fatalf("read %s: %v", sel, err)
@@ -97,6 +118,8 @@ func signInOnPage(ctx context.Context, url, upn string) error {
 		return errors.New("no such demo person " + upn)
 	}
 	button := chromedp.CSS(`button[value="` + p.OID + `"]`)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
 	return chromedp.Do(ctx,
 		chromedp.Navigate(url),
 		chromedp.WaitVisible(button),
@@ -126,19 +149,21 @@ func TestApprovalPageInABrowser(t *testing.T) {
 
 	approver := newBrowser(t, exe)
 	if err := signInOnPage(approver, review, aprilApprove); err != nil {
-		t.Fatalf("approver sign-in: %v", err)
+		fail(t, approver, dir, "approver sign-in", err)
 	}
 	status, statement := text(t, approver, "#status"), text(t, approver, "#statement")
 	if status != "pending" || statement != "DELETE FROM main.sales.deals" {
 		t.Fatalf("approver sees %q %q", status, statement)
 	}
 	screenshot(t, approver, dir, "1-approver-reviews.png")
-	if err := chromedp.Do(approver,
+	step, cancelStep := context.WithTimeout(approver, 30*time.Second)
+	defer cancelStep()
+	if err := chromedp.Do(step,
 		chromedp.SendKeys(chromedp.CSS(`form:has(#action-approve) textarea`), "checked with the data owner"),
 		chromedp.Click(chromedp.CSS(`#action-approve`)),
 		chromedp.WaitVisible(chromedp.CSS(`#done`)),
 	); err != nil {
-		t.Fatalf("approve: %v", err)
+		fail(t, approver, dir, "approve", err)
 	}
 	if status = text(t, approver, "#status"); status != "approved" {
 		t.Fatalf("after approving: %q", status)
@@ -148,11 +173,13 @@ func TestApprovalPageInABrowser(t *testing.T) {
 	runs := s.executions(wendyWest)
 	proposer := newBrowser(t, exe)
 	if err := signInOnPage(proposer, review, wendyWest); err != nil {
-		t.Fatalf("proposer sign-in: %v", err)
+		fail(t, proposer, dir, "proposer sign-in", err)
 	}
 	screenshot(t, proposer, dir, "3-proposer-reviews.png")
-	if err := chromedp.Do(proposer, chromedp.Click(chromedp.CSS(`#action-confirm`)), chromedp.WaitVisible(chromedp.CSS(`#outcome`))); err != nil {
-		t.Fatalf("confirm: %v", err)
+	step, cancelStep = context.WithTimeout(proposer, 30*time.Second)
+	defer cancelStep()
+	if err := chromedp.Do(step, chromedp.Click(chromedp.CSS(`#action-confirm`)), chromedp.WaitVisible(chromedp.CSS(`#outcome`))); err != nil {
+		fail(t, proposer, dir, "confirm", err)
 	}
 	status, outcome := text(t, proposer, "#status"), text(t, proposer, "#outcome")
 	screenshot(t, proposer, dir, "4-executed.png")

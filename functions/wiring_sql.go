@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	sqlapprove "github.com/behalf-dev/behalf/functions/sql-approve"
 	sqlexpire "github.com/behalf-dev/behalf/functions/sql-expire"
@@ -64,6 +65,6 @@ func (a *app) addSQLFunctions(cfg *config.Config, id *identityDeps, q queue.Queu
 	// Decisions change state: they are refused unless the trail is healthy.
 	a.host.AddHTTP(glue.wrap(sqlapprove.Function(sqlapprove.Config{Deps: id, Approvals: d.approvals, SQL: d.sql,
 		ApproversGroup: s.ApproversGroup, ApproverRole: s.ApproverRole}), func(r *http.Request) bool { return r.Method == http.MethodPost }))
-	a.host.AddTrigger(sqlexpire.Function(d.approvals, d.sessions, approval.SweepConfig{Logger: slog.Default()}))
+	a.host.AddTrigger(sqlexpire.Function(d.approvals, d.sessions, approval.SweepConfig{Wait: time.Second, Logger: slog.Default()}))
 	return d, nil
 }

@@ -65,6 +65,34 @@ type Service struct {
 	Queue  Queue
 	Events Events
 	Now    func() time.Time
+	// LockWait is how long Get and Decide wait for a session another
+	// visitor holds (a concurrent decision, the expiry sweep) before
+	// answering ErrBusy (default 5 s; negative: do not wait).
+	LockWait time.Duration
+}
+
+// lock takes the operation's session, waiting a little while someone else
+// holds it: decisions are short, and a person clicking a button should not
+// see "busy" because the sweep happened to pass.
+func (s *Service) lock(ctx context.Context, opID string) (Locked, error) {
+	wait := s.LockWait
+	if wait == 0 {
+		wait = 5 * time.Second
+	}
+	deadline := time.Now().Add(wait)
+	pause := 50 * time.Millisecond
+	for {
+		l, err := s.Queue.Lock(ctx, opID)
+		if !errors.Is(err, ErrBusy) || wait < 0 || time.Now().Add(pause).After(deadline) {
+			return l, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 500*time.Millisecond)
+	}
 }
 
 func (s *Service) now() time.Time {
@@ -83,7 +111,7 @@ type View struct {
 // Get reads an operation's status. It takes the lock briefly, so a
 // decision in progress reads as ErrBusy.
 func (s *Service) Get(ctx context.Context, opID string) (*View, error) {
-	l, err := s.Queue.Lock(ctx, opID)
+	l, err := s.lock(ctx, opID)
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +189,7 @@ func (s *Service) expire(ctx context.Context, l Locked, op *Operation, st State)
 // turns into "unknown" instead of running again. Only after the outcome is
 // saved is the message completed.
 func (s *Service) Decide(ctx context.Context, opID string, actor Actor, kind Kind, reason, statementSHA256 string, run Runner) (*View, error) {
-	l, err := s.Queue.Lock(ctx, opID)
+	l, err := s.lock(ctx, opID)
 	if err != nil {
 		return nil, err
 	}

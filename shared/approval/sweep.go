@@ -79,11 +79,13 @@ func (s *Service) Sweep(ctx context.Context, q Sweepable, cfg SweepConfig) (Swee
 	}
 	var rep SweepReport
 	var held []Locked
-	defer func() {
+	release := func() {
 		for _, l := range held {
 			l.Release(context.WithoutCancel(ctx))
 		}
-	}()
+		held = nil
+	}
+	defer release()
 	for rep.Visited < cfg.MaxOperations && ctx.Err() == nil {
 		id, l, err := q.LockNext(ctx, cfg.Wait)
 		if errors.Is(err, ErrNoneWaiting) {
@@ -98,6 +100,9 @@ func (s *Service) Sweep(ctx context.Context, q Sweepable, cfg SweepConfig) (Swee
 			cfg.Logger.Warn("sweep: operation left for the next sweep", "op_id", id, "err", err)
 		}
 	}
+	// Sessions are held only for the main pass (so it visits each once);
+	// people deciding must not wait for the dead-letter pass.
+	release()
 	for ctx.Err() == nil {
 		dead, err := q.DeadLettered(ctx, 50, cfg.Wait)
 		if err != nil {

@@ -173,13 +173,21 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}()
 
+	// The app opens (and, the first time, creates) the queue file; the
+	// driver opens it second, once the app answers, as another process
+	// would.
+	if err := waitReady(ctx, appURL); err != nil {
+		cancel()
+		wg.Wait()
+		return errors.Join(err, drain(errc))
+	}
 	var queues funchost.QueueSource
 	if o.QueueSource != nil {
 		src, closeQueue, err := o.QueueSource(ctx, lookup)
 		if err != nil {
 			cancel()
 			wg.Wait()
-			return fmt.Errorf("stack: local queue: %w", err)
+			return errors.Join(fmt.Errorf("stack: local queue: %w", err), drain(errc))
 		}
 		defer closeQueue()
 		queues = src
@@ -194,7 +202,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		cancel()
 		wg.Wait()
-		return err
+		return errors.Join(err, drain(errc))
 	}
 	wg.Add(1)
 	go func() {
@@ -204,12 +212,6 @@ func Run(ctx context.Context, o Options) error {
 			cancel()
 		}
 	}()
-
-	if err := waitReady(ctx, appURL); err != nil {
-		cancel()
-		wg.Wait()
-		return errors.Join(err, drain(errc))
-	}
 	running := &Running{AppURL: appURL, Authority: emus.identity.emu.Authority(emus.identity.tenant), People: emus.people,
 		Entra: emus.identity.emu, Databricks: emus.dbx, Teams: emus.teams, Driver: driver, DataDir: dataDir, Services: append([]Service{
 			{"function app", appURL + "/api/health", "every function under " + appURL + "/api/"},

@@ -147,11 +147,38 @@ func Open(ctx context.Context, cfg Config) (*Queues, error) {
 	db.SetConnMaxIdleTime(0)
 	q := &Queues{db: db, path: cfg.Path, queues: queues, now: cfg.Now, log: cfg.Logger,
 		notify: newNotifier(), sessions: map[*session]struct{}{}}
-	if err := q.migrate(ctx); err != nil {
+	if err := q.migrateRetrying(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return q, nil
+}
+
+// migrateRetrying runs migrate, retrying while another process opens the
+// same new file: switching a fresh database to WAL takes an exclusive lock
+// for which SQLite does not call the busy handler, so two processes (the
+// function app and the trigger driver of behalf dev, say) opening it at
+// the same moment can see SQLITE_BUSY at once.
+func (q *Queues) migrateRetrying(ctx context.Context) error {
+	wait := 20 * time.Millisecond
+	deadline := time.Now().Add(busyTimeout)
+	for {
+		err := q.migrate(ctx)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 500*time.Millisecond)
+	}
+}
+
+func isBusy(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "database is locked") || strings.Contains(msg, "SQLITE_BUSY")
 }
 
 func checkQueues(list []QueueConfig) (map[string]QueueConfig, error) {
