@@ -201,8 +201,25 @@ func TestEmitterRefusesWhenTheBufferIsFull(t *testing.T) {
 	q := newFakeQueue()
 	q.setFail(func(int) (error, bool) { return errDown, false })
 	e := newEmitter(t, q, func(c *EmitterConfig) { c.BufferSize = 5; c.BatchSize = 1; c.ReadFailMode = FailOpen })
+	// Let the sender take the first event (and keep failing to send it)
+	// before filling the buffer, so that the buffer stays full.
+	if err := e.Emit(context.Background(), testEvent(0)); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		q.mu.Lock()
+		calls := q.calls
+		q.mu.Unlock()
+		if calls > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the sender never tried")
+		}
+		time.Sleep(time.Millisecond)
+	}
 	var refused int
-	for i := range 20 {
+	for i := 1; i < 20; i++ {
 		switch err := e.Emit(context.Background(), testEvent(i)); {
 		case errors.Is(err, ErrBufferFull):
 			refused++
