@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
@@ -35,24 +36,37 @@ type EntraConfig struct {
 	// DisableInstanceDiscovery is needed for authorities MSAL does not
 	// know (the dev emulator).
 	DisableInstanceDiscovery bool
+	// ClientReuse is how many exchanges one MSAL client serves before it
+	// is replaced (default DefaultClientReuse).
+	ClientReuse int
 }
 
 // Entra exchanges a person's Entra token for a Databricks token with MSAL
 // Go's confidential client (OBO flow).
 //
-// Each exchange uses a confidential client of its own. MSAL's OBO cache
-// keeps one partition per assertion and never evicts (and its partitioned
-// cache cannot be emptied through a cache accessor), so a long-lived client
-// would grow without bound with the number of people; the bounded Cache in
-// front of this exchanger does the reuse instead. Building a client is
-// cheap: authority discovery is cached per process by MSAL.
+// MSAL's OBO cache keeps one partition per assertion and never evicts (and
+// its partitioned cache cannot be emptied through a cache accessor: MSAL
+// cannot unmarshal into it), so one long-lived client would grow without
+// bound with the number of people. The confidential client is therefore
+// replaced after ClientReuse exchanges: memory stays bounded, and the
+// authority discovery each new client performs is paid once per
+// ClientReuse exchanges. The bounded Cache in front of this exchanger does
+// the reuse of tokens.
 type Entra struct {
 	authority string
 	clientID  string
 	cred      confidential.Credential
 	opts      []confidential.Option
 	scopes    []string
+	reuse     int
+
+	mu     sync.Mutex
+	client *confidential.Client
+	uses   int
 }
+
+// DefaultClientReuse bounds MSAL's OBO cache to this many partitions.
+const DefaultClientReuse = 1000
 
 // NewEntra builds the MSAL confidential client.
 func NewEntra(cfg EntraConfig) (*Entra, error) {
@@ -76,12 +90,31 @@ func NewEntra(cfg EntraConfig) (*Entra, error) {
 	if _, err := confidential.New(cfg.Authority, cfg.ClientID, cfg.Credential, opts...); err != nil {
 		return nil, fmt.Errorf("obo: msal: %w", err)
 	}
-	return &Entra{authority: cfg.Authority, clientID: cfg.ClientID, cred: cfg.Credential, opts: opts, scopes: cfg.Scopes}, nil
+	if cfg.ClientReuse <= 0 {
+		cfg.ClientReuse = DefaultClientReuse
+	}
+	return &Entra{authority: cfg.Authority, clientID: cfg.ClientID, cred: cfg.Credential, opts: opts, scopes: cfg.Scopes, reuse: cfg.ClientReuse}, nil
+}
+
+// msal returns the current client, replacing it after reuse exchanges.
+// An old client stays usable by the calls that already hold it.
+func (e *Entra) msal() (*confidential.Client, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.client == nil || e.uses >= e.reuse {
+		c, err := confidential.New(e.authority, e.clientID, e.cred, e.opts...)
+		if err != nil {
+			return nil, err
+		}
+		e.client, e.uses = &c, 0
+	}
+	e.uses++
+	return e.client, nil
 }
 
 // Exchange runs the OBO flow for req's assertion.
 func (e *Entra) Exchange(ctx context.Context, req Request) (*Token, error) {
-	client, err := confidential.New(e.authority, e.clientID, e.cred, e.opts...)
+	client, err := e.msal()
 	if err != nil {
 		return nil, &Error{Code: CodeMisconfigured, Message: "behalf's MSAL client could not be built", Err: err}
 	}
