@@ -35,7 +35,9 @@ func devOptions(opts stack.Options, stdout io.Writer) stack.Options {
 		if err != nil {
 			return err
 		}
-		return serveOn(ctx, l, cfg, newLogger(cfg, stdout))
+		// The dev stack runs the trigger driver itself (as another
+		// process would).
+		return serveOn(ctx, l, cfg, newLogger(cfg, stdout), serveOptions{})
 	}
 	opts.QueueSource = func(ctx context.Context, settings func(string) (string, bool)) (funchost.QueueSource, func(), error) {
 		cfg, err := config.Load(settings)

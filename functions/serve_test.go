@@ -8,11 +8,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/behalf-dev/behalf/shared/audit/sqlitestore"
 )
 
 // syncBuffer is a concurrency-safe log sink.
@@ -162,4 +165,55 @@ func TestNoTokenReachesTheLogs(t *testing.T) {
 			t.Errorf("request log line without request id: %s", line)
 		}
 	}
+}
+
+// TestStandaloneServeDrivesItsOwnTriggers: without the Functions host,
+// behalf serve delivers its own audit queue to audit-writer (the local
+// trigger driver), so the trail fills in the embedded store; under the
+// host (FUNCTIONS_CUSTOMHANDLER_PORT set) it leaves that to the host.
+func TestStandaloneServeDrivesItsOwnTriggers(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		port   string
+		stored bool
+	}{{"standalone", "PORT", true}, {"under the Functions host", "FUNCTIONS_CUSTOMHANDLER_PORT", false}} {
+		t.Run(c.name, func(t *testing.T) {
+			env := withTempStores(t, map[string]string{c.port: strconv.Itoa(freePort(t)), "BEHALF_AUDIT_FLUSH_INTERVAL": "20ms"})
+			base, logs := startServe(t, env)
+			// Identity is not configured: the request is refused, and recorded.
+			resp, err := http.Post(base+"/api/genie-query", "application/json", strings.NewReader(`{"question":"q"}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			// Eight seconds for the record to arrive; two are plenty to see
+			// that no driver is at work.
+			wait := 2 * time.Second
+			if c.stored {
+				wait = 8 * time.Second
+			}
+			stored := false
+			for deadline := time.Now().Add(wait); time.Now().Before(deadline) && !stored; time.Sleep(100 * time.Millisecond) {
+				stored = fileHasRecords(t, env["BEHALF_AUDIT_SQLITE_PATH"])
+			}
+			if stored != c.stored {
+				t.Fatalf("audit records stored: %v, want %v; logs:\n%s", stored, c.stored, logs)
+			}
+		})
+	}
+}
+
+// fileHasRecords reports whether the embedded audit store holds a record.
+func fileHasRecords(t *testing.T, path string) bool {
+	t.Helper()
+	if _, err := os.Stat(path); err != nil {
+		return false
+	}
+	st, err := sqlitestore.Open(context.Background(), sqlitestore.Config{Path: path, ReadOnly: true})
+	if err != nil {
+		return false
+	}
+	defer st.Close()
+	h, err := st.Head(context.Background())
+	return err == nil && h.Seq > 0
 }
