@@ -101,6 +101,17 @@ func stamp(t time.Time) string {
 	return t.UTC().Format(time.RFC3339Nano)
 }
 
+// Page cuts what a store read (up to Limit+1 records, newest first) into
+// one page and the token of the next.
+func (r Resolved) Page(recs []Record) *Page {
+	page := &Page{Records: recs}
+	if len(recs) > r.Limit {
+		page.Records = recs[:r.Limit]
+		page.NextPageToken = r.NextToken(page.Records[r.Limit-1].Seq)
+	}
+	return page
+}
+
 // NextToken is the token for the page after one ending at record seq.
 func (r Resolved) NextToken(lastSeq int64) string {
 	var b [8]byte

@@ -394,12 +394,7 @@ func (s *Store) Query(ctx context.Context, q audit.Query) (*audit.Page, error) {
 	if err != nil {
 		return nil, err
 	}
-	page := &audit.Page{Records: recs}
-	if len(recs) > r.Limit {
-		page.Records = recs[:r.Limit]
-		page.NextPageToken = r.NextToken(page.Records[r.Limit-1].Seq)
-	}
-	return page, nil
+	return r.Page(recs), nil
 }
 
 func records(t *resultset.Table) ([]audit.Record, error) {
